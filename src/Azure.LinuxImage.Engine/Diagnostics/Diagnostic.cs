@@ -1,0 +1,30 @@
+namespace Azure.LinuxImage.Engine.Diagnostics;
+
+/// <summary>A reported diagnostic, with the severity it ended up with after NoWarn / WarningsAsErrors.</summary>
+public sealed record Diagnostic(DiagnosticDescriptor Descriptor, DiagnosticSeverity Severity, string Message, string? File)
+{
+    public string Code => Descriptor.Code;
+
+    public static Diagnostic Create(DiagnosticDescriptor descriptor, string? file, params object?[] args) =>
+        new(descriptor, descriptor.DefaultSeverity, descriptor.Format(args), file);
+
+    /// <summary>
+    /// The canonical MSBuild form (<c>origin: error CODE: text</c>) that ToolTask and IDEs parse.
+    /// </summary>
+    public string ToCanonicalString()
+    {
+        string category = Severity switch
+        {
+            DiagnosticSeverity.Error => "error",
+            DiagnosticSeverity.Warning => "warning",
+            _ => "info",
+        };
+        if (Severity == DiagnosticSeverity.Info)
+        {
+            // MSBuild's canonical parser knows only error and warning; an info line stays a message.
+            return $"{Code}: {Message}";
+        }
+        string origin = string.IsNullOrEmpty(File) ? "linuximage" : File!;
+        return $"{origin}: {category} {Code}: {Message} [{Descriptor.Requirement}]";
+    }
+}

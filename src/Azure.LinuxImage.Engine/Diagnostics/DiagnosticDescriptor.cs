@@ -1,0 +1,25 @@
+namespace Azure.LinuxImage.Engine.Diagnostics;
+
+public enum DiagnosticSeverity
+{
+    Info,
+    Warning,
+    Error,
+}
+
+/// <summary>
+/// One stable diagnostic: its code never changes meaning once shipped, because users put it in
+/// NoWarn / WarningsAsErrors and CI systems key on it.
+/// </summary>
+public sealed record DiagnosticDescriptor(
+    string Code,
+    DiagnosticSeverity DefaultSeverity,
+    string Requirement,
+    string Title,
+    string MessageTemplate)
+{
+    public string HelpLink => $"docs/diagnostics/{Code}.md";
+
+    public string Format(params object?[] args) =>
+        args.Length == 0 ? MessageTemplate : string.Format(System.Globalization.CultureInfo.InvariantCulture, MessageTemplate, args);
+}
