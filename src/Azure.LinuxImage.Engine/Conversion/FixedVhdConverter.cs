@@ -76,7 +76,9 @@ public static class FixedVhdConverter
                 RandomAccess.SetLength(handle, virtualSize + VhdFooter.Size);
                 (read, written) = CopyData(source, handle, options.Progress, cancellationToken);
                 RandomAccess.Write(handle, footer.ToBytes(), virtualSize);
-                RandomAccess.FlushToDisk(handle);
+                // No fsync of the image: a killed build cannot leave it half-written (the rename comes
+                // last and the kernel keeps what was written), and flushing gigabytes would double the
+                // conversion time, as it would for any compiler output. Small state files are flushed.
             }
             // The previous image's journal and state must go before it is replaced: a journal applied
             // to a new image would write old bytes into it.
