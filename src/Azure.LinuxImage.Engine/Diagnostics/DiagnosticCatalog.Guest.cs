@@ -16,7 +16,7 @@ public static partial class DiagnosticCatalog
         "Guest patched", "{0}");
 
     public static readonly DiagnosticDescriptor GuestPatchAborted = Define("LIMG0404", DiagnosticSeverity.Error, "-",
-        "Guest patch aborted", "The guest was not patched (no file was changed) because a step failed: {0}");
+        "Guest patch aborted", "The guest was not patched (no file was changed) because {0} failed: {1}");
 
     // Kernel command line and boot loader (0410–0429).
     public static readonly DiagnosticDescriptor GrubConfigWithoutEntries = Define("LIMG0410", DiagnosticSeverity.Error, "R12",
