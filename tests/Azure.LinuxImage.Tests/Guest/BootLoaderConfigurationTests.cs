@@ -162,6 +162,25 @@ public sealed class BootLoaderConfigurationTests
     }
 
     [TestMethod]
+    public void A_damaged_grubenv_without_kernelopts_does_not_block_the_patch_but_one_with_kernelopts_does()
+    {
+        var rhel9 = GuestFixtures.Rhel9().Add("/boot/grub2/grubenv", "saved_entry=x\n");
+        BootLoaderConfiguration.Patch(rhel9, ArticleEdit, null);
+        var rhel8 = GuestFixtures.Rhel8().Add("/boot/grub2/grubenv", "# GRUB Environment Block\nkernelopts=root=/dev/sda1 quiet\n");
+        Assert.AreEqual("LIMG0412", Assert.ThrowsExactly<LinuxImageException>(() => BootLoaderConfiguration.Patch(rhel8, ArticleEdit, null)).Descriptor.Code);
+    }
+
+    [TestMethod]
+    public void Ubuntu_cloud_image_overrides_in_grub_d_lose_removed_and_conflicting_parameters()
+    {
+        var fs = GuestFixtures.Debian12()
+            .Add("/etc/default/grub.d/50-cloudimg-settings.cfg", "# Cloud Image specific Grub settings for Generic Cloud Images\n# Set the recordfail timeout\nGRUB_RECORDFAIL_TIMEOUT=0\n\n# Set the default commandline\nGRUB_CMDLINE_LINUX_DEFAULT=\"console=tty1 console=ttyS0 rootdelay=10 quiet\"\n");
+        BootLoaderConfiguration.Patch(fs, ArticleEdit, null);
+        StringAssert.Contains(fs.Text("/etc/default/grub.d/50-cloudimg-settings.cfg"), "GRUB_CMDLINE_LINUX_DEFAULT=\"console=tty1 console=ttyS0\"\n");
+        AssertArticleCompliant(BootLoaderConfiguration.ReadEntries(fs));
+    }
+
+    [TestMethod]
     [DataRow("2.6.32-431.el6.x86_64", true, false)]
     [DataRow("2.6.32-504.el6.x86_64", false, false)]
     [DataRow("2.6.32-279.el6.x86_64", true, true)]

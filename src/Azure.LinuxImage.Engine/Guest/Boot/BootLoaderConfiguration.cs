@@ -99,8 +99,8 @@ public static partial class BootLoaderConfiguration
                     entries.AddRange(ReadBls(path, text, kernelopts));
                     break;
                 case BootEntrySource.GrubEnv:
-                    var env = GrubEnvironmentBlock.Parse(fs.ReadFile(path), path);
-                    if (env.TryGetValue("kernelopts", out string? opts))
+                    var env = ParseGrubEnv(fs, path);
+                    if (env is not null && env.TryGetValue("kernelopts", out string? opts))
                     {
                         entries.Add(new BootEntry(path, 0, "kernelopts", kind, KernelCommandLine.Tokenize(opts), null));
                     }
@@ -145,8 +145,8 @@ public static partial class BootLoaderConfiguration
             if (kind == BootEntrySource.GrubEnv)
             {
                 byte[] block = fs.ReadFile(path);
-                var env = GrubEnvironmentBlock.Parse(block, path);
-                if (env.TryGetValue("kernelopts", out string? opts))
+                var env = ParseGrubEnv(fs, path);
+                if (env is not null && env.TryGetValue("kernelopts", out string? opts))
                 {
                     string updated = string.Join(' ', KernelCommandLine.Apply(KernelCommandLine.Tokenize(opts), edit.AddFor(newestKernel), edit.RemoveNames));
                     if (updated != opts)
@@ -179,12 +179,29 @@ public static partial class BootLoaderConfiguration
     {
         foreach (var (path, _) in files.Where(f => f.Kind == BootEntrySource.GrubEnv))
         {
-            if (GrubEnvironmentBlock.Parse(fs.ReadFile(path), path).TryGetValue("kernelopts", out string? opts))
+            if (ParseGrubEnv(fs, path) is { } env && env.TryGetValue("kernelopts", out string? opts))
             {
                 return opts;
             }
         }
         return null;
+    }
+
+    /// <summary>
+    /// A malformed grubenv matters only when it holds the kernel command line (RHEL 8 kernelopts);
+    /// otherwise GRUB just loses its saved entry, which is not this SDK's business.
+    /// </summary>
+    private static Dictionary<string, string>? ParseGrubEnv(IGuestFileSystem fs, string path)
+    {
+        byte[] block = fs.ReadFile(path);
+        try
+        {
+            return GrubEnvironmentBlock.Parse(block, path);
+        }
+        catch (LinuxImageException) when (!Encoding.UTF8.GetString(block).Contains("kernelopts=", StringComparison.Ordinal))
+        {
+            return null;
+        }
     }
 
     // ---- /etc/default/grub, grub.d/*.cfg, /etc/sysconfig/bootloader, /etc/kernel/cmdline ----

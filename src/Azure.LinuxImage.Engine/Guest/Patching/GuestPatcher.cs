@@ -125,7 +125,8 @@ public static class GuestPatcher
             GuestFiles.WriteText(fs, FstabFile.DefaultPath, updated);
             foreach (var entry in disabled)
             {
-                yield return $"{FstabFile.DefaultPath}: swap entry on line {entry.Line} ({entry.Spec}) commented out (R14: the agent puts swap on the resource disk)";
+                yield return $"{FstabFile.DefaultPath}: swap entry on line {entry.Line} ({entry.Spec}) commented out (R14: the agent puts swap on the resource disk)"
+                    + (entry.IsSwapPartition ? "; the swap partition itself stays on the disk, unused" : string.Empty);
             }
         }
     }
