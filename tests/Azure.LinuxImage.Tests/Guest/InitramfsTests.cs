@@ -214,6 +214,25 @@ public sealed class InitramfsTests
     }
 
     [TestMethod]
+    public void An_xz_initramfs_is_recompressed_with_gzip_when_the_kernel_reads_gzip()
+    {
+        var (fs, tmp) = DebianWithRealInitramfs("xz");
+        using var _ = tmp;
+        const string kernel = GuestFixtures.DebianKernel;
+        fs.Add($"/boot/config-{kernel}", "CONFIG_RD_GZIP=y\nCONFIG_RD_XZ=y\nCONFIG_UDF_FS=m\n");
+        string path = $"/boot/initrd.img-{kernel}";
+        string? log = HyperVInitramfs.AppendDrivers(fs, path, KernelModules.Load(fs, kernel)!, InitramfsGenerator.Dracut, HyperVInitramfs.RequiredDrivers);
+        StringAssert.Contains(log, "recompressed with gzip");
+        File.WriteAllBytes(tmp["patched.img"], fs.ReadFile(path));
+        var image = InitramfsReader.Read(fs.ReadFile(path));
+        Assert.HasCount(2, image.Segments);
+        Assert.AreEqual(InitramfsCompression.Gzip, image.Segments[1].Compression);
+        string listing = ExternalTool.Run("lsinitramfs", [tmp["patched.img"]]).StdOut;
+        StringAssert.Contains(listing, $"usr/lib/modules/{kernel}/kernel/drivers/hv/hv_vmbus.ko");
+        StringAssert.Contains(listing, "etc/cmdline.d/90-azure-hyperv.conf");
+    }
+
+    [TestMethod]
     public void An_xz_initramfs_gets_an_archive_appended_that_cpio_lists_and_the_original_bytes_stay_in_front()
     {
         var (fs, tmp) = DebianWithRealInitramfs("xz");

@@ -294,7 +294,7 @@ public static class GuestDeprovisioner
     {
         if (GuestFiles.IsFile(fs, "/etc/machine-id") && fs.ReadFile("/etc/machine-id").Length > 0)
         {
-            fs.WriteFile("/etc/machine-id", ReadOnlySpan<byte>.Empty);
+            fs.WriteFile(GuestFiles.Resolve(fs, "/etc/machine-id") ?? "/etc/machine-id", ReadOnlySpan<byte>.Empty);
             log.Add("/etc/machine-id: emptied (systemd generates a new one at first boot, so clones differ)");
         }
         if (fs.Stat("/var/lib/dbus/machine-id") is { Kind: GuestFileKind.File })

@@ -224,7 +224,7 @@ public static class HyperVInitramfs
             how = "rd.driver.pre in etc/cmdline.d and etc/modules-load.d";
         }
 
-        byte[] patched = Rebuild(original, image, entries, out string placement);
+        byte[] patched = Rebuild(original, image, entries, modules.ConfigOption("CONFIG_RD_GZIP") == 'y', out string placement);
         fs.WriteFile(GuestFiles.Resolve(fs, initramfsPath) ?? initramfsPath, patched);
         return $"{initramfsPath}: {string.Join(", ", toAdd)} {placement} (loaded early through {how})";
     }
@@ -232,18 +232,24 @@ public static class HyperVInitramfs
     /// <summary>
     /// Adds the members to the last archive of the last segment, recompressed as it was: tools
     /// such as lsinitramfs, lsinitrd and unmkinitramfs read one compressed stream holding one
-    /// archive, and the kernel extracts later members over earlier ones. Only without an xz
-    /// encoder does the SDK fall back to a separate uncompressed archive after the last segment,
-    /// which the kernel's buffer format allows but those tools do not show.
+    /// archive, and the kernel extracts later members over earlier ones. The SDK has no xz
+    /// encoder: an xz archive is recompressed with gzip when the kernel's config says it
+    /// decompresses gzip (CONFIG_RD_GZIP=y); otherwise the members go into a separate uncompressed
+    /// archive after it, which the kernel's initramfs buffer format allows but those tools do not show.
     /// </summary>
-    private static byte[] Rebuild(byte[] original, InitramfsImage image, List<CpioEntry> entries, out string placement)
+    private static byte[] Rebuild(byte[] original, InitramfsImage image, List<CpioEntry> entries, bool kernelReadsGzip, out string placement)
     {
         // Newer than everything else, so cpio -i (unmkinitramfs) also replaces the old indexes.
         long mtime = image.Entries.Count == 0 ? 1 : image.Entries.Max(e => e.MTime) + 1;
         var stamped = entries.Select(e => e with { MTime = mtime }).ToList();
         const int firstInode = 0x7A000000;
         var last = image.Segments[^1];
-        if (InitramfsCompressor.CanCompress(last.Compression))
+        var compression = last.Compression;
+        if (!InitramfsCompressor.CanCompress(compression) && kernelReadsGzip)
+        {
+            compression = InitramfsCompression.Gzip;
+        }
+        if (InitramfsCompressor.CanCompress(compression))
         {
             byte[] plain = last.Plain ?? original.AsSpan((int)last.Offset, (int)last.Length).ToArray();
             byte[] members = CpioNewc.Write(stamped, firstInode);
@@ -254,13 +260,15 @@ public static class HyperVInitramfs
             {
                 merged.WriteByte(0);
             }
-            byte[] segment = InitramfsCompressor.Compress(last.Compression, merged.ToArray());
+            byte[] segment = InitramfsCompressor.Compress(compression, merged.ToArray());
             byte[] result = new byte[last.Offset + segment.Length];
             original.AsSpan(0, (int)last.Offset).CopyTo(result);
             segment.CopyTo(result, (int)last.Offset);
-            placement = last.Compression == InitramfsCompression.None
+            placement = compression == InitramfsCompression.None
                 ? "added to its last archive"
-                : $"added to its {last.Compression.ToString().ToLowerInvariant()} archive (recompressed)";
+                : compression == last.Compression
+                    ? $"added to its {compression.ToString().ToLowerInvariant()} archive (recompressed)"
+                    : $"added to its {last.Compression.ToString().ToLowerInvariant()} archive (recompressed with gzip, which the kernel reads; the SDK has no {last.Compression.ToString().ToLowerInvariant()} encoder)";
             return result;
         }
         byte[] appended = CpioNewc.Write(stamped, firstInode);
