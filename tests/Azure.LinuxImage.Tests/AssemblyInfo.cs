@@ -1,3 +1,2 @@
-// Two cores are shared by the whole team; class-level parallelism keeps a test class's fixtures
-// (temporary folders, external tools) from competing with each other.
-[assembly: Parallelize(Scope = ExecutionScope.ClassLevel)]
+// Two workers for two cores: test classes run side by side, tests within a class in order.
+[assembly: Parallelize(Workers = 2, Scope = ExecutionScope.ClassLevel)]
