@@ -116,6 +116,42 @@ public sealed class InitramfsTests
     }
 
     [TestMethod]
+    [DataRow("gzip")]
+    [DataRow("zstd")]
+    [DataRow("xz")]
+    [DataRow("lz4")]
+    [DataRow("bzip2")]
+    public void Truncated_or_damaged_compressed_initramfs_is_a_diagnostic_never_a_crash(string compression)
+    {
+        using var tmp = new TempDir("damaged");
+        MakeMainTree(tmp.Path, "6.1.0-13-amd64", withHyperV: false);
+        Sh($"(cd main && find . | sort | cpio -o -H newc --quiet | {Compressor(compression)}) > initrd.img", tmp.Path);
+        byte[] good = File.ReadAllBytes(tmp["initrd.img"]);
+        var random = new Random(compression.Length);
+        var fs = new InMemoryGuestFileSystem();
+        for (int round = 0; round < 40; round++)
+        {
+            byte[] bad = round % 2 == 0 ? good[..random.Next(1, good.Length - 1)] : (byte[])good.Clone();
+            if (round % 2 == 1)
+            {
+                for (int flips = 0; flips < 4; flips++)
+                {
+                    bad[random.Next(6, bad.Length)] ^= (byte)(1 << random.Next(8));
+                }
+            }
+            fs.AddBytes("/boot/initrd.img", bad);
+            try
+            {
+                HyperVInitramfs.ReadImage(fs, "/boot/initrd.img");
+            }
+            catch (LinuxImageException ex)
+            {
+                Assert.AreEqual("LIMG0440", ex.Descriptor.Code);
+            }
+        }
+    }
+
+    [TestMethod]
     public void Kmod_index_written_by_us_is_read_by_the_real_modprobe()
     {
         using var tmp = new TempDir("kmod");

@@ -57,8 +57,10 @@ public static class HyperVInitramfs
         {
             return InitramfsReader.Read(data, keepData ?? (_ => false));
         }
-        catch (Exception ex) when (ex is InvalidDataException or IOException or ArgumentException or IndexOutOfRangeException or ArgumentOutOfRangeException or NotSupportedException or InvalidOperationException)
+        catch (Exception ex) when (ex is not OutOfMemoryException)
         {
+            // The decompressors throw their own exception types on damaged input; whichever it is,
+            // a damaged initramfs is the user's to fix, not a crash.
             throw new LinuxImageException(DiagnosticCatalog.InitramfsUnreadable, path, ex, path, ex.Message);
         }
     }
