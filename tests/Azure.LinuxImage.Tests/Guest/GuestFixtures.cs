@@ -97,7 +97,7 @@ public static class GuestFixtures
             + "kernel/drivers/nvme/host/nvme-core.ko:\nkernel/drivers/nvme/host/nvme.ko: kernel/drivers/nvme/host/nvme-core.ko\n")
           .Add(moduleRoot + "/modules.alias",
             "# Aliases extracted from modules themselves.\nalias acpi*:VMBUS:* hv_vmbus\nalias acpi*:VMBus:* hv_vmbus\n"
-            + "alias vmbus:d96312ba7e4a3b4bb3d8184bd8a99d8f hv_storvsc\nalias vmbus:32264132cb86a2449b5c50d1417354f5 hv_storvsc\n"
+            + "alias vmbus:d96361baa104294db60572e2ffb1dc7f hv_storvsc\nalias vmbus:32264132cb86a2449b5c50d1417354f5 hv_storvsc\n"
             + "alias vmbus:635161f83edfc546913ff2d2f965ed0e hv_netvsc\nalias pci:v*d*sv*sd*bc01sc08i02* nvme\n")
           .Add(moduleRoot + "/modules.builtin", "kernel/drivers/ata/libata.ko\nkernel/fs/ext4/ext4.ko\n");
     }
