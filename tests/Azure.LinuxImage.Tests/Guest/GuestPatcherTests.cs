@@ -138,6 +138,20 @@ public sealed class GuestPatcherTests
     }
 
     [TestMethod]
+    public void For_nvme_vm_sizes_the_patch_adds_the_nvme_driver_and_its_dependency_too()
+    {
+        var fs = GuestInitramfsFixture.Rhel9();
+        var options = Defaults with { AzureDiskController = AzureDiskController.NVMe };
+        var validation = GuestValidationOptions.From(options);
+        Assert.AreEqual(DiagnosticSeverity.Error, Failures(fs, validation).Single(o => o.Code == "LIMG0510").Severity);
+        GuestPatcher.Patch(fs, options);
+        Assert.IsFalse(Failures(fs, validation).Any(o => o.Code == "LIMG0510"));
+        var image = InitramfsReader.Read(fs.ReadFile($"/boot/initramfs-{GuestFixtures.Rhel9Kernel}.img"));
+        Assert.IsTrue(image.ModuleNames().IsSupersetOf(["nvme", "nvme_core"]));
+        StringAssert.Contains(fs.Text(HyperVInitramfs.DracutConfPath), " nvme \"");
+    }
+
+    [TestMethod]
     public void El6_gets_numa_off_and_the_rule_checks_it()
     {
         var fs = GuestInitramfsFixture.CentOs6();

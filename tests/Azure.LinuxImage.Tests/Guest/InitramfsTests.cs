@@ -325,7 +325,7 @@ public sealed class InitramfsTests
         var debian = GuestFixtures.Debian12();
         Assert.HasCount(1, HyperVInitramfs.ConfigureGenerator(debian, InitramfsGenerator.InitramfsTools));
         Assert.IsEmpty(HyperVInitramfs.ConfigureGenerator(debian, InitramfsGenerator.InitramfsTools));
-        StringAssert.EndsWith(debian.Text("/etc/initramfs-tools/modules"), "# sd_mod\n# Hyper-V drivers Azure needs to find the OS disk (added by Azure.LinuxImage.Sdk, R7)\nhv_vmbus\nhv_storvsc\nhv_netvsc\nhv_utils\n");
+        StringAssert.EndsWith(debian.Text("/etc/initramfs-tools/modules"), "# sd_mod\n# Drivers Azure needs to find the OS disk (added by Azure.LinuxImage.Sdk, R7)\nhv_vmbus\nhv_storvsc\nhv_netvsc\nhv_utils\n");
         var rhel = GuestFixtures.Rhel9();
         Assert.HasCount(1, HyperVInitramfs.ConfigureGenerator(rhel, InitramfsGenerator.Dracut));
         Assert.IsEmpty(HyperVInitramfs.ConfigureGenerator(rhel, InitramfsGenerator.Dracut));

@@ -73,14 +73,15 @@ public static class HyperVInitramfs
     }
 
     /// <summary>Makes every future initramfs carry the drivers; returns log lines for what changed.</summary>
-    public static IReadOnlyList<string> ConfigureGenerator(IGuestFileSystem fs, InitramfsGenerator generator)
+    public static IReadOnlyList<string> ConfigureGenerator(IGuestFileSystem fs, InitramfsGenerator generator, IReadOnlyList<string>? drivers = null)
     {
+        drivers ??= PatchedDrivers;
         var log = new List<string>();
         if (generator == InitramfsGenerator.InitramfsTools)
         {
             string text = GuestFiles.TryReadText(fs, InitramfsToolsModulesPath) ?? "# List of modules that you want to include in your initramfs.\n";
             var listed = text.Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0 && l[0] != '#').Select(l => l.Split(' ')[0].Replace('-', '_')).ToHashSet(StringComparer.Ordinal);
-            var missing = PatchedDrivers.Where(d => !listed.Contains(d)).ToList();
+            var missing = drivers.Where(d => !listed.Contains(d)).ToList();
             if (missing.Count > 0)
             {
                 var sb = new StringBuilder(text);
@@ -88,7 +89,7 @@ public static class HyperVInitramfs
                 {
                     sb.Append('\n');
                 }
-                sb.Append("# Hyper-V drivers Azure needs to find the OS disk (added by Azure.LinuxImage.Sdk, R7)\n");
+                sb.Append("# Drivers Azure needs to find the OS disk (added by Azure.LinuxImage.Sdk, R7)\n");
                 foreach (string driver in missing)
                 {
                     sb.Append(driver).Append('\n');
@@ -100,13 +101,13 @@ public static class HyperVInitramfs
         }
         else if (generator == InitramfsGenerator.Dracut)
         {
-            string wanted = "# Hyper-V drivers Azure needs to find the OS disk (Azure.LinuxImage.Sdk, R7)\n"
-                + $"add_drivers+=\" {string.Join(' ', PatchedDrivers)} \"\n";
+            string wanted = "# Drivers Azure needs to find the OS disk (Azure.LinuxImage.Sdk, R7)\n"
+                + $"add_drivers+=\" {string.Join(' ', drivers)} \"\n";
             if (GuestFiles.TryReadText(fs, DracutConfPath) != wanted)
             {
                 GuestFiles.EnsureDirectory(fs, "/etc/dracut.conf.d");
                 GuestFiles.WriteText(fs, DracutConfPath, wanted);
-                log.Add($"{DracutConfPath}: dracut adds {string.Join(", ", PatchedDrivers)} to every initramfs");
+                log.Add($"{DracutConfPath}: dracut adds {string.Join(", ", drivers)} to every initramfs");
             }
         }
         return log;

@@ -46,7 +46,11 @@ public static class GuestPatcher
             actions.AddRange(PatchFstab(staged));
 
             step = "the initramfs";
-            actions.AddRange(HyperVInitramfs.ConfigureGenerator(staged, distribution.InitramfsGenerator));
+            // NVMe-based VM sizes also need the nvme driver before the root file system mounts.
+            var wanted = options.AzureDiskController == AzureDiskController.NVMe
+                ? [.. HyperVInitramfs.PatchedDrivers, "nvme"]
+                : HyperVInitramfs.PatchedDrivers;
+            actions.AddRange(HyperVInitramfs.ConfigureGenerator(staged, distribution.InitramfsGenerator, wanted));
             foreach (var kernel in kernels.Where(k => k.InitramfsPath is not null))
             {
                 var modules = KernelModules.Load(staged, kernel.Version);
@@ -57,7 +61,7 @@ public static class GuestPatcher
                 }
                 try
                 {
-                    string? log = HyperVInitramfs.AppendDrivers(staged, kernel.InitramfsPath!, modules, distribution.InitramfsGenerator, AvailableDrivers(modules));
+                    string? log = HyperVInitramfs.AppendDrivers(staged, kernel.InitramfsPath!, modules, distribution.InitramfsGenerator, AvailableDrivers(modules, wanted));
                     if (log is not null)
                     {
                         actions.Add(log);
@@ -85,9 +89,9 @@ public static class GuestPatcher
         return new GuestPatchResult(distribution, actions, diagnostics);
     }
 
-    /// <summary>The required drivers always; the optional ones (network, utilities) only when the kernel has them.</summary>
-    private static IReadOnlyList<string> AvailableDrivers(KernelModules modules) =>
-        [.. HyperVInitramfs.PatchedDrivers.Where(d => HyperVInitramfs.RequiredDrivers.Contains(d) || modules.HasModule(d) || modules.IsBuiltin(d))];
+    /// <summary>The required drivers always; the others (network, utilities, nvme) only when the kernel has them.</summary>
+    private static IReadOnlyList<string> AvailableDrivers(KernelModules modules, IReadOnlyList<string> wanted) =>
+        [.. wanted.Where(d => HyperVInitramfs.RequiredDrivers.Contains(d) || modules.HasModule(d) || modules.IsBuiltin(d))];
 
     private static IEnumerable<string> PatchWaagentConf(IGuestFileSystem fs, GuestPatchOptions options)
     {
