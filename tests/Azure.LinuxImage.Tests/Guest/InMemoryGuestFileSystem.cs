@@ -30,7 +30,7 @@ public sealed class InMemoryGuestFileSystem : IGuestFileSystem
     public InMemoryGuestFileSystem AddBytes(string path, byte[] content, int mode = 0x1A4)
     {
         EnsureParents(path);
-        var (parent, name) = Parent(path, followLast: true);
+        var (parent, name) = Parent(path);
         parent.Children[name] = new Node { Kind = GuestFileKind.File, Content = content, Mode = mode };
         return this;
     }
@@ -38,7 +38,7 @@ public sealed class InMemoryGuestFileSystem : IGuestFileSystem
     public InMemoryGuestFileSystem Link(string path, string target)
     {
         EnsureParents(path);
-        var (parent, name) = Parent(path, followLast: true);
+        var (parent, name) = Parent(path);
         parent.Children[name] = new Node { Kind = GuestFileKind.Symlink, Target = target, Mode = 0x1FF };
         return this;
     }
@@ -110,7 +110,7 @@ public sealed class InMemoryGuestFileSystem : IGuestFileSystem
     public void WriteFile(string path, ReadOnlySpan<byte> content, int? mode = null)
     {
         WriteCount++;
-        var (parent, name) = Parent(path, followLast: true);
+        var (parent, name) = Parent(path);
         if (parent.Children.TryGetValue(name, out var existing))
         {
             if (existing.Kind == GuestFileKind.Symlink)
@@ -133,7 +133,7 @@ public sealed class InMemoryGuestFileSystem : IGuestFileSystem
     public void CreateDirectory(string path, int mode = 0x1ED)
     {
         WriteCount++;
-        var (parent, name) = Parent(path, followLast: true);
+        var (parent, name) = Parent(path);
         if (parent.Children.ContainsKey(name))
         {
             throw new IOException($"{path} exists");
@@ -144,7 +144,7 @@ public sealed class InMemoryGuestFileSystem : IGuestFileSystem
     public void CreateSymlink(string path, string target)
     {
         WriteCount++;
-        var (parent, name) = Parent(path, followLast: true);
+        var (parent, name) = Parent(path);
         if (parent.Children.ContainsKey(name))
         {
             throw new IOException($"{path} exists");
@@ -155,7 +155,7 @@ public sealed class InMemoryGuestFileSystem : IGuestFileSystem
     public void Delete(string path)
     {
         WriteCount++;
-        var (parent, name) = Parent(path, followLast: true);
+        var (parent, name) = Parent(path);
         if (!parent.Children.TryGetValue(name, out var node))
         {
             throw new FileNotFoundException(path);
@@ -170,8 +170,8 @@ public sealed class InMemoryGuestFileSystem : IGuestFileSystem
     public void Rename(string from, string to)
     {
         WriteCount++;
-        var (fromParent, fromName) = Parent(from, followLast: true);
-        var (toParent, toName) = Parent(to, followLast: true);
+        var (fromParent, fromName) = Parent(from);
+        var (toParent, toName) = Parent(to);
         if (!fromParent.Children.Remove(fromName, out var node))
         {
             throw new FileNotFoundException(from);
@@ -216,9 +216,9 @@ public sealed class InMemoryGuestFileSystem : IGuestFileSystem
         return current;
     }
 
-    private (Node Parent, string Name) Parent(string path, bool followLast)
+    /// <summary>The directory holding the last component (links before it followed) and that component's name.</summary>
+    private (Node Parent, string Name) Parent(string path)
     {
-        _ = followLast;
         string normal = GuestPath.Normalize(path);
         var parent = Walk(GuestPath.GetDirectory(normal), 0);
         if (parent is null || parent.Kind != GuestFileKind.Directory)

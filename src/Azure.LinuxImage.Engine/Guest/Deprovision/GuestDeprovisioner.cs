@@ -1,4 +1,3 @@
-using System.Text;
 using Azure.LinuxImage.Engine.Diagnostics;
 using Azure.LinuxImage.Engine.Guest.Agent;
 
@@ -401,6 +400,4 @@ public static class GuestDeprovisioner
             log.Add($"{path}: {lines.Length - kept.Length} line(s) removed");
         }
     }
-
-    internal static string Describe(IEnumerable<string> items) => new StringBuilder().AppendJoin("; ", items).ToString();
 }
