@@ -1,0 +1,56 @@
+using System.Text.Json;
+using Azure.LinuxImage.Engine.Diagnostics;
+
+namespace Azure.LinuxImage.Engine.Validation.Guest;
+
+/// <summary>The JSON report of a guest validation: every outcome, with the severity the build gives it.</summary>
+public static class GuestValidationReport
+{
+    public static int ErrorCount(IReadOnlyList<GuestRuleOutcome> outcomes, DiagnosticOptions options) =>
+        outcomes.Count(o => o.ToDiagnostic(options)?.Severity == DiagnosticSeverity.Error);
+
+    public static void WriteJson(Stream output, IReadOnlyList<GuestRuleOutcome> outcomes, DiagnosticOptions options, IReadOnlyList<string>? patchActions = null)
+    {
+        using var json = new Utf8JsonWriter(output, new JsonWriterOptions { Indented = true });
+        json.WriteStartObject();
+        var diagnostics = outcomes.Select(o => (Outcome: o, Diagnostic: o.ToDiagnostic(options))).ToList();
+        json.WriteStartObject("summary");
+        json.WriteNumber("checked", outcomes.Count);
+        json.WriteNumber("passed", outcomes.Count(o => o.Passed));
+        json.WriteNumber("errors", diagnostics.Count(d => d.Diagnostic?.Severity == DiagnosticSeverity.Error));
+        json.WriteNumber("warnings", diagnostics.Count(d => d.Diagnostic?.Severity == DiagnosticSeverity.Warning));
+        json.WriteNumber("suppressed", diagnostics.Count(d => !d.Outcome.Passed && d.Diagnostic is null));
+        json.WriteEndObject();
+        if (patchActions is not null)
+        {
+            json.WriteStartArray("patched");
+            foreach (string action in patchActions)
+            {
+                json.WriteStringValue(action);
+            }
+            json.WriteEndArray();
+        }
+        json.WriteStartArray("rules");
+        foreach (var (outcome, diagnostic) in diagnostics)
+        {
+            json.WriteStartObject();
+            json.WriteString("rule", outcome.RuleId);
+            json.WriteString("code", outcome.Code);
+            json.WriteString("requirement", outcome.Requirement);
+            json.WriteString("result", outcome.Passed ? "passed" : diagnostic is null ? "suppressed" : "failed");
+            if (diagnostic is not null)
+            {
+                json.WriteString("severity", diagnostic.Severity.ToString().ToLowerInvariant());
+            }
+            json.WriteString("message", outcome.Message);
+            if (outcome.File is not null)
+            {
+                json.WriteString("file", outcome.File);
+            }
+            json.WriteString("help", DiagnosticCatalog.Find(outcome.Code)?.HelpLink);
+            json.WriteEndObject();
+        }
+        json.WriteEndArray();
+        json.WriteEndObject();
+    }
+}
