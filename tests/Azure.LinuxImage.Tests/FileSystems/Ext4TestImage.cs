@@ -48,6 +48,11 @@ internal sealed class Ext4TestImage : IDisposable
         File.CreateSymbolicLink(Path.Combine(root, "etc", "longlink"), "/" + new string('x', 100) + "/target");
     }
 
+    /// <summary>A second view of the same image file, sharing nothing with the first (the owner keeps the folder).</summary>
+    public static Ext4TestImage Reopen(Ext4TestImage other) => new(other.Temp, other.ImagePath) { ownsTemp = false };
+
+    private bool ownsTemp = true;
+
     public static Ext4TestImage Create(string name, int sizeMiB, string[] mkfsOptions, Action<string>? populate = null)
     {
         var temp = new TempDir(name);
@@ -110,6 +115,9 @@ internal sealed class Ext4TestImage : IDisposable
     public void Dispose()
     {
         disk.Dispose();
-        Temp.Dispose();
+        if (ownsTemp)
+        {
+            Temp.Dispose();
+        }
     }
 }
