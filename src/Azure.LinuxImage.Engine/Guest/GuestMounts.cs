@@ -96,6 +96,7 @@ public sealed partial class GuestMounts : IGuestFileSystem
 
         GuestMount? root = null;
         var problems = new List<string>();
+        var failures = new List<LinuxImageException>();
         foreach (var v in volumes.Where(v => v.Content == GuestVolumeContent.Ext))
         {
             try
@@ -112,7 +113,13 @@ public sealed partial class GuestMounts : IGuestFileSystem
             catch (LinuxImageException e)
             {
                 problems.Add($"{v.Name}: {e.Message}");
+                failures.Add(e);
             }
+        }
+        if (root is null && failures.Count == 1)
+        {
+            // One ext volume that we refused (needs recovery, damaged, unknown feature): that is the real reason.
+            throw failures[0];
         }
         if (root is null)
         {
