@@ -150,13 +150,23 @@ public sealed class Ext4WriteTests
         string afterDelete = reopened.AssertCleanAfterChanges();
         StringAssert.Contains(Ext4TestImage.Debugfs(afterDelete, "stat /many"), "Flags: 0x81000");
 
-        // Adding turns it linear (documented in Ext4HashTree); e2fsck must still be clean.
+        // Adding places names in the leaf their hash belongs to: the index survives, and e2fsck checks every hash range.
         fs.CreateFile(many, "added", "new"u8, 0x1A4);
         fs.Rename(many, "entry-00020-with-a-longer-name", many, "renamed");
         string copy = reopened.AssertCleanAfterChanges();
+        Assert.AreNotEqual(0u, fs.ReadInode(many).Flags & Ext4Inode.FlagIndex, "the index was dropped");
         CollectionAssert.AreEqual("new"u8.ToArray(), Ext4TestImage.DebugfsCat(copy, "/many/added"));
         CollectionAssert.AreEqual("20"u8.ToArray(), Ext4TestImage.DebugfsCat(copy, "/many/renamed"));
-        Assert.AreEqual(3002, fs.ReadDirectory(fs.ReadInode(many)).Count);
+
+        // Filling leaves until one is full: the directory becomes linear, still clean and complete.
+        for (int i = 0; i < 400; i++)
+        {
+            fs.CreateFile(many, $"more-{i:D4}-another-long-name-to-fill-leaves", [], 0x1A4);
+        }
+        Assert.AreEqual(0u, fs.ReadInode(many).Flags & Ext4Inode.FlagIndex, "no leaf filled up; the fallback was not exercised");
+        copy = reopened.AssertCleanAfterChanges();
+        StringAssert.Contains(Ext4TestImage.Debugfs(copy, "ls /many"), "more-0399-another-long-name-to-fill-leaves");
+        Assert.AreEqual(3402, fs.ReadDirectory(fs.ReadInode(many)).Count);
     }
 
     [TestMethod]

@@ -563,11 +563,17 @@ public sealed partial class Ext4FileSystem
 
     private void AddEntry(Ext4Inode dir, byte[] name, uint number, byte type)
     {
+        byte ft = Superblock.HasFiletype ? type : (byte)0;
         if ((dir.Flags & Ext4Inode.FlagIndex) != 0)
         {
+            if (Ext4HashTree.TryInsert(this, dir, name, number, ft))
+            {
+                Touch(dir, modify: true);
+                WriteInode(dir);
+                return;
+            }
             Ext4HashTree.RemoveIndex(this, dir);
         }
-        byte ft = Superblock.HasFiletype ? type : (byte)0;
         foreach (ulong physical in DirectoryBlocks(dir).ToList())
         {
             byte[] block = ReadDirectoryBlockForWrite(dir, physical);

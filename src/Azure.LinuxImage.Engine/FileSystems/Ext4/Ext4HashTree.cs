@@ -5,13 +5,99 @@ namespace Azure.LinuxImage.Engine.FileSystems.Ext4;
 /// <summary>
 /// Hashed (htree) directories. Lookups never need the index (every leaf is an ordinary directory
 /// block, so a linear scan finds every name). Removing a name keeps the index valid. Adding a name
-/// turns the directory back into a linear one — what e2fsprogs itself does when it cannot keep an
-/// index — because placing a name in the wrong leaf would corrupt the index: the root block keeps
-/// "." and "..", every index node becomes an empty directory block, and the index flag is cleared.
-/// The kernel (and e2fsck -D) rebuild an index later if they want one.
+/// hashes it, walks the index to the leaf that owns that hash (as the kernel's dx_probe does) and
+/// puts it there when the leaf has room, so the index stays valid. When that leaf is full we do not
+/// split leaves: the directory is turned back into a linear one instead — the root block keeps "."
+/// and "..", every index node becomes an empty directory block, and the index flag is cleared —
+/// which e2fsck accepts and the kernel (or e2fsck -D) can index again later.
 /// </summary>
 internal static class Ext4HashTree
 {
+    /// <summary>Places an entry in the leaf the index assigns to its hash; false when the index cannot take it (leaf full, unknown hash).</summary>
+    public static bool TryInsert(Ext4FileSystem fs, Ext4Inode dir, byte[] name, uint number, byte fileType)
+    {
+        var sb = fs.Superblock;
+        bool csum = sb.HasMetadataCsum;
+        int bs = fs.BlockSize;
+        var (runs, _) = fs.MapFile(dir);
+        ulong Physical(uint logical)
+        {
+            foreach (var r in runs)
+            {
+                if (logical >= r.Logical && logical - r.Logical < r.Length)
+                {
+                    return r.Physical + (logical - r.Logical);
+                }
+            }
+            throw fs.Damaged($"hashed directory inode {dir.Number} points at block {logical}, which it does not have");
+        }
+        byte[] root = fs.ReadBlock(Physical(0));
+        int hashVersion = root[0x1C];
+        int infoLength = root[0x1D];
+        int levels = root[0x1E];
+        int maxLevels = (sb.FeatureIncompat & Ext4Superblock.IncompatLargeDir) != 0 ? 3 : 2;
+        if (BinaryPrimitives.ReadUInt32LittleEndian(root.AsSpan(0x18)) != 0 || infoLength != 8 || levels >= maxLevels)
+        {
+            throw fs.Damaged($"hashed directory inode {dir.Number} has an invalid index root");
+        }
+        if (!Ext4DirectoryHash.IsSupported(hashVersion))
+        {
+            return false;
+        }
+        if (hashVersion <= Ext4DirectoryHash.Tea && (sb.Flags & 0x2) != 0)
+        {
+            hashVersion += 3;
+        }
+        uint hash = Ext4DirectoryHash.Hash(name, hashVersion, Ext4DirectoryHash.Seed(sb));
+        byte[] node = root;
+        int at = 0x20;
+        uint leaf = 0;
+        for (int level = 0; level <= levels; level++)
+        {
+            int limit = BinaryPrimitives.ReadUInt16LittleEndian(node.AsSpan(at));
+            int count = BinaryPrimitives.ReadUInt16LittleEndian(node.AsSpan(at + 2));
+            int room = (bs - at - (csum ? 8 : 0)) / 8;
+            if (count == 0 || count > limit || limit != room)
+            {
+                throw fs.Damaged($"hashed directory inode {dir.Number} has an index node with invalid counts ({count} of {limit})");
+            }
+            int chosen = 0;
+            for (int i = 1; i < count; i++)
+            {
+                if (BinaryPrimitives.ReadUInt32LittleEndian(node.AsSpan(at + (i * 8))) > hash)
+                {
+                    break;
+                }
+                chosen = i;
+            }
+            uint block = BinaryPrimitives.ReadUInt32LittleEndian(node.AsSpan(at + (chosen * 8) + 4)) & 0x0FFFFFFF;
+            if (level == levels)
+            {
+                leaf = block;
+                break;
+            }
+            node = fs.ReadBlock(Physical(block));
+            at = 0x08;
+        }
+        ulong physical = Physical(leaf);
+        byte[] data = fs.ReadBlock(physical);
+        if (csum && !Ext4Directory.HasTail(data))
+        {
+            throw fs.Damaged($"hashed directory inode {dir.Number} has a leaf block {leaf} without its checksum tail");
+        }
+        int usable = csum ? bs - Ext4Directory.TailSize : bs;
+        if (!Ext4Directory.TryInsert(fs, data, usable, dir.Number, number, name, fileType, sb.HasFiletype))
+        {
+            return false;
+        }
+        if (csum)
+        {
+            fs.SetDirectoryBlockChecksum(dir, data);
+        }
+        fs.WriteBlock(physical, data);
+        return true;
+    }
+
     public static void RemoveIndex(Ext4FileSystem fs, Ext4Inode dir)
     {
         bool csum = fs.Superblock.HasMetadataCsum;
