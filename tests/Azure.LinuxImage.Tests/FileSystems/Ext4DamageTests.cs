@@ -88,7 +88,7 @@ public sealed partial class Ext4DamageTests
     [DataRow(13, DisplayName = "rec_len not 4-aligned")]
     public void Directory_entry_with_an_impossible_length_is_damage(int recLen)
     {
-        using var img = Ext4TestImage.Create("dirlen", 16, ["-t", "ext4"]);
+        using var img = Ext4TestImage.Create("dirlen", 16, ["-t", "ext4", "-O", "^metadata_csum"]);
         long block = BlockOf(img, "/etc/ssh");
         var bytes = new byte[2];
         BinaryPrimitives.WriteUInt16LittleEndian(bytes, (ushort)recLen);
@@ -101,12 +101,29 @@ public sealed partial class Ext4DamageTests
     [TestMethod]
     public void Directory_entry_naming_an_inode_out_of_range_is_damage()
     {
-        using var img = Ext4TestImage.Create("dirino", 16, ["-t", "ext4"]);
+        using var img = Ext4TestImage.Create("dirino", 16, ["-t", "ext4", "-O", "^metadata_csum"]);
         long block = BlockOf(img, "/etc/ssh");
         Poke(img, (block * img.FileSystem.BlockSize) + 24, [0xF0, 0xFF, 0xFF, 0x7F]); // third entry: sshd_config
         var e = ReadAllExpectingError(img, "/etc/ssh");
         Assert.AreEqual("LIMG0310", e.Descriptor.Code);
         StringAssert.Contains(e.Message, "beyond the");
+    }
+
+    [TestMethod]
+    public void Metadata_blocks_failing_their_checksums_are_damage()
+    {
+        using var img = Ext4TestImage.Create("csum", 16, ["-t", "ext4"]);
+        long block = BlockOf(img, "/etc/ssh");
+        Poke(img, (block * img.FileSystem.BlockSize) + 24 + 8, "X"u8); // a byte of the name 'sshd_config'
+        var e = ReadAllExpectingError(img, "/etc/ssh");
+        Assert.AreEqual("LIMG0310", e.Descriptor.Code);
+        StringAssert.Contains(e.Message, "fails its checksum");
+
+        Edit(img, "sif /etc/fstab links_count 7");
+        ExternalTool.RunChecked("debugfs", "-w", "-R", "sif /etc/fstab checksum 0x1234", img.ImagePath);
+        e = ReadAllExpectingError(img, "/etc/fstab");
+        StringAssert.Contains(e.Message, "inode");
+        StringAssert.Contains(e.Message, "fails its checksum");
     }
 
     [TestMethod]

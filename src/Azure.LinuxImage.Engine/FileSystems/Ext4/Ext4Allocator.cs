@@ -25,7 +25,18 @@ public sealed partial class Ext4FileSystem
         {
             return bitmap;
         }
-        bitmap = IsBlockUninit(g) ? SynthesizeBlockBitmap(g) : ReadBlock(groups.BlockBitmap(g));
+        if (IsBlockUninit(g))
+        {
+            bitmap = SynthesizeBlockBitmap(g);
+        }
+        else
+        {
+            bitmap = ReadBlock(groups.BlockBitmap(g));
+            if (Superblock.HasMetadataCsum && !groups.BlockBitmapChecksumMatches(g, Ext4Crc32C.Update(csumSeed, bitmap.AsSpan(0, BlockBitmapBytes))))
+            {
+                throw Damaged($"the block bitmap of group {g} fails its checksum");
+            }
+        }
         blockBitmaps[g] = bitmap;
         return bitmap;
     }
@@ -92,6 +103,10 @@ public sealed partial class Ext4FileSystem
         else
         {
             bitmap = ReadBlock(groups.InodeBitmap(g));
+            if (Superblock.HasMetadataCsum && !groups.InodeBitmapChecksumMatches(g, Ext4Crc32C.Update(csumSeed, bitmap.AsSpan(0, InodeBitmapBytes))))
+            {
+                throw Damaged($"the inode bitmap of group {g} fails its checksum");
+            }
         }
         inodeBitmaps[g] = bitmap;
         return bitmap;

@@ -72,6 +72,7 @@ internal static class Ext4Extents
                 }
                 treeBlocks.Add(child);
                 byte[] block = fs.ReadBlock(child);
+                fs.VerifyExtentBlockChecksum(inode, block, child);
                 Walk(fs, inode, block, depth - 1, runs, treeBlocks, visited, ref nextLogical);
             }
         }

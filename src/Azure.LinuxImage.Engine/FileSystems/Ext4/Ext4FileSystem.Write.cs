@@ -387,11 +387,7 @@ public sealed partial class Ext4FileSystem
             BinaryPrimitives.WriteUInt32LittleEndian(data.AsSpan(4), refs - 1);
             if (Superblock.HasMetadataCsum)
             {
-                BinaryPrimitives.WriteUInt32LittleEndian(data.AsSpan(0x10), 0);
-                Span<byte> le = stackalloc byte[8];
-                BinaryPrimitives.WriteUInt64LittleEndian(le, block);
-                uint c = Ext4Crc32C.Update(Ext4Crc32C.Update(csumSeed, le), data);
-                BinaryPrimitives.WriteUInt32LittleEndian(data.AsSpan(0x10), c);
+                BinaryPrimitives.WriteUInt32LittleEndian(data.AsSpan(0x10), XattrBlockChecksum(block, data));
             }
             WriteBlock(block, data);
         }

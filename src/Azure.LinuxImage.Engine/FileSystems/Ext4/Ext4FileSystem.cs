@@ -311,6 +311,38 @@ public sealed partial class Ext4FileSystem
         ((IWritableVolume)volume).WriteAt(InodeOffset(inode.Number), inode.Raw);
     }
 
+    internal void VerifyExtentBlockChecksum(Ext4Inode inode, byte[] block, ulong physical)
+    {
+        if (!Superblock.HasMetadataCsum)
+        {
+            return;
+        }
+        int max = BinaryPrimitives.ReadUInt16LittleEndian(block.AsSpan(4));
+        int tail = 12 + (max * 12);
+        if (tail + 4 > block.Length || BinaryPrimitives.ReadUInt32LittleEndian(block.AsSpan(tail)) != Ext4Crc32C.Update(InodeSeed(inode), block.AsSpan(0, tail)))
+        {
+            throw Damaged($"inode {inode.Number} has an extent block {physical} that fails its checksum");
+        }
+    }
+
+    internal void VerifyDirectoryBlockChecksum(Ext4Inode dir, byte[] block, ulong physical)
+    {
+        if (Superblock.HasMetadataCsum && Ext4Directory.HasTail(block) &&
+            BinaryPrimitives.ReadUInt32LittleEndian(block.AsSpan(BlockSize - 4)) != Ext4Crc32C.Update(InodeSeed(dir), block.AsSpan(0, BlockSize - Ext4Directory.TailSize)))
+        {
+            throw Damaged($"directory inode {dir.Number} has a block {physical} that fails its checksum");
+        }
+    }
+
+    internal uint XattrBlockChecksum(ulong physical, byte[] block)
+    {
+        Span<byte> le = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt64LittleEndian(le, physical);
+        var copy = (byte[])block.Clone();
+        BinaryPrimitives.WriteUInt32LittleEndian(copy.AsSpan(0x10), 0);
+        return Ext4Crc32C.Update(Ext4Crc32C.Update(csumSeed, le), copy);
+    }
+
     internal void SetExtentBlockChecksum(Ext4Inode inode, byte[] block)
     {
         if (!Superblock.HasMetadataCsum)
@@ -465,6 +497,7 @@ public sealed partial class Ext4FileSystem
             for (uint i = 0; i < run.Length && run.Logical + i < blocks; i++)
             {
                 byte[] block = ReadBlock(run.Physical + i);
+                VerifyDirectoryBlockChecksum(dir, block, run.Physical + i);
                 AddEntries(block, dir.Number, ft, result);
             }
         }

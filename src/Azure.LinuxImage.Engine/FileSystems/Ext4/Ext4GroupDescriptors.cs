@@ -68,6 +68,14 @@ internal sealed class Ext4GroupDescriptors
 
     public ushort StoredChecksum(uint g) => BinaryPrimitives.ReadUInt16LittleEndian(Raw(g)[0x1E..]);
 
+    public bool BlockBitmapChecksumMatches(uint g, uint csum) =>
+        BinaryPrimitives.ReadUInt16LittleEndian(Raw(g)[0x18..]) == (ushort)csum &&
+        (DescriptorSize < 0x3C || BinaryPrimitives.ReadUInt16LittleEndian(Raw(g)[0x38..]) == (ushort)(csum >> 16));
+
+    public bool InodeBitmapChecksumMatches(uint g, uint csum) =>
+        BinaryPrimitives.ReadUInt16LittleEndian(Raw(g)[0x1A..]) == (ushort)csum &&
+        (DescriptorSize < 0x3C || BinaryPrimitives.ReadUInt16LittleEndian(Raw(g)[0x3A..]) == (ushort)(csum >> 16));
+
     public void SetBlockBitmapChecksum(uint g, uint csum)
     {
         BinaryPrimitives.WriteUInt16LittleEndian(Raw(g)[0x18..], (ushort)csum);

@@ -37,6 +37,10 @@ internal static class Ext4Xattr
             {
                 throw fs.Damaged($"inode {inode.Number} has an extended attribute block {inode.FileAcl} without the attribute magic");
             }
+            if (fs.Superblock.HasMetadataCsum && BinaryPrimitives.ReadUInt32LittleEndian(block.AsSpan(0x10)) != fs.XattrBlockChecksum(inode.FileAcl, block))
+            {
+                throw fs.Damaged($"inode {inode.Number} has an extended attribute block {inode.FileAcl} that fails its checksum");
+            }
             ParseEntries(fs, inode, block.AsSpan(32), block, result);
         }
         return result;
