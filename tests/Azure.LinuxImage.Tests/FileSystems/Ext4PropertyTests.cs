@@ -20,6 +20,7 @@ public sealed class Ext4PropertyTests
     [DataRow(3, "-t", "ext2")]
     [DataRow(4, "-t", "ext4", "-O", "^metadata_csum,^64bit")]
     [DataRow(5, "-t", "ext3", "-b", "2048")]
+    [DataRow(6, "-t", "ext4", "-O", "inline_data,metadata_csum_seed", "-I", "512")]
     public void Random_operation_sequences_match_the_model_and_e2fsck(int seed, params string[] options)
     {
         using var img = Ext4TestImage.Create($"prop{seed}", 32, options);

@@ -109,7 +109,14 @@ internal sealed class Ext4TestImage : IDisposable
         File.Delete(outFile);
         ExternalTool.RunChecked("debugfs", "-R", $"dump {path} {outFile}", image);
         Assert.IsTrue(File.Exists(outFile), $"debugfs could not dump {path}");
-        return File.ReadAllBytes(outFile);
+        byte[] bytes = File.ReadAllBytes(outFile);
+        // debugfs 1.47 dumps an inline-data file as its whole inline area; cut it to the inode's size.
+        var size = System.Text.RegularExpressions.Regex.Match(Debugfs(image, $"stat {path}"), @"\bSize: (\d+)");
+        if (size.Success && long.Parse(size.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) is long n && n < bytes.Length)
+        {
+            bytes = bytes[..(int)n];
+        }
+        return bytes;
     }
 
     public void Dispose()

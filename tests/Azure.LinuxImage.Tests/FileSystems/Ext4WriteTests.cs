@@ -16,6 +16,7 @@ public sealed class Ext4WriteTests
         ["ext4-no64bit", new[] { "-t", "ext4", "-O", "^64bit" }],
         ["ext4-csumseed", new[] { "-t", "ext4", "-O", "metadata_csum_seed" }],
         ["ext4-128inode", new[] { "-t", "ext4", "-I", "128" }],
+        ["ext4-inline", new[] { "-t", "ext4", "-O", "inline_data" }],
         ["ext3", new[] { "-t", "ext3" }],
         ["ext2", new[] { "-t", "ext2" }],
         ["ext2-1k", new[] { "-t", "ext2", "-b", "1024" }],
@@ -88,10 +89,12 @@ public sealed class Ext4WriteTests
     }
 
     [TestMethod]
-    public void Inline_data_is_read_and_changing_it_is_refused_with_nothing_written()
+    public void Inline_files_and_directories_are_read_and_moved_out_of_the_inode_when_changed()
     {
         using var img = Ext4TestImage.Create("inline", 16, ["-t", "ext4", "-O", "inline_data"]);
-        var fs = img.FileSystem;
+        ExternalTool.RunChecked("debugfs", "-w", "-R", "ea_set /etc/fstab security.selinux system_u:object_r:etc_t:s0", img.ImagePath);
+        using var reopened = Ext4TestImage.Reopen(img);
+        var fs = reopened.FileSystem;
         uint fstab = Resolve(fs, "/etc/fstab");
         var inode = fs.ReadInode(fstab);
         Assert.AreNotEqual(0u, inode.Flags & Ext4Inode.FlagInlineData, "fixture file is not inline");
@@ -99,15 +102,27 @@ public sealed class Ext4WriteTests
         var ssh = fs.ReadInode(Resolve(fs, "/etc/ssh"));
         Assert.AreNotEqual(0u, ssh.Flags & Ext4Inode.FlagInlineData, "fixture directory is not inline");
         Assert.AreEqual(Resolve(fs, "/etc/ssh/sshd_config"), fs.Lookup(ssh, "sshd_config"));
-        var e = Assert.ThrowsExactly<Azure.LinuxImage.Engine.Diagnostics.LinuxImageException>(() => fs.ReplaceContent(fstab, "x"u8));
-        Assert.AreEqual("LIMG0312", e.Descriptor.Code);
-        Assert.ThrowsExactly<Azure.LinuxImage.Engine.Diagnostics.LinuxImageException>(() => fs.CreateFile(ssh.Number, "new", "x"u8, 0x1A4));
-        Assert.AreEqual(0, img.Overlay.GetChanges().Count);
-        // Files too large to be inline, and the root directory, can still be changed.
-        fs.ReplaceContent(Resolve(fs, "/boot/initrd.img"), "replaced"u8);
-        fs.CreateFile(Ext4FileSystem.RootInode, "new", "x"u8, 0x1A4);
-        string copy = img.AssertCleanAfterChanges();
-        CollectionAssert.AreEqual("replaced"u8.ToArray(), Ext4TestImage.DebugfsCat(copy, "/boot/initrd.img"));
+        uint emptyDir = Resolve(fs, "/var/lib/empty");
+
+        var longer = Encoding.UTF8.GetBytes(new string('u', 5000));
+        fs.ReplaceContent(fstab, longer);
+        fs.ReplaceContent(Resolve(fs, "/etc/os-release"), "ID=debian\n"u8);
+        fs.CreateFile(ssh.Number, "sshd_config.d-note", "x"u8, 0x1A4);
+        fs.CreateFile(emptyDir, "tmp", "t"u8, 0x1A4);
+        fs.Delete(emptyDir, "tmp");
+        Assert.AreNotEqual(0u, fs.ReadInode(Resolve(fs, "/boot/grub")).Flags & Ext4Inode.FlagInlineData, "fixture directory is not inline");
+        fs.Delete(Resolve(fs, "/boot/grub"), "grub.cfg");
+        fs.Rename(Resolve(fs, "/etc"), "ssh", Resolve(fs, "/var"), "ssh-moved");
+        string copy = reopened.AssertCleanAfterChanges();
+        CollectionAssert.AreEqual(longer, Ext4TestImage.DebugfsCat(copy, "/etc/fstab"));
+        CollectionAssert.AreEqual("ID=debian\n"u8.ToArray(), Ext4TestImage.DebugfsCat(copy, "/etc/os-release"));
+        StringAssert.Contains(Ext4TestImage.Debugfs(copy, "ea_list /etc/fstab"), "security.selinux (26) = \"system_u:object_r:etc_t:s0\"");
+        Assert.IsFalse(Ext4TestImage.Debugfs(copy, "ea_list /etc/fstab").Contains("system.data", StringComparison.Ordinal));
+        // debugfs dumps an inline file as its whole 60-byte inline area; the untouched file's first 19 bytes are its content.
+        StringAssert.Contains(Ext4TestImage.Debugfs(copy, "stat /var/ssh-moved/sshd_config"), "Size: 19");
+        CollectionAssert.AreEqual("PermitRootLogin no\n"u8.ToArray(), Ext4TestImage.DebugfsCat(copy, "/var/ssh-moved/sshd_config")[..19]);
+        CollectionAssert.AreEqual("x"u8.ToArray(), Ext4TestImage.DebugfsCat(copy, "/var/ssh-moved/sshd_config.d-note"));
+        Assert.IsFalse(Ext4TestImage.Debugfs(copy, "ls /boot/grub").Contains("grub.cfg", StringComparison.Ordinal));
     }
 
     [TestMethod]

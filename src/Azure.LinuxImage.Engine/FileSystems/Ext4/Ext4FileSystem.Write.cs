@@ -50,10 +50,10 @@ public sealed partial class Ext4FileSystem
 
     private void RefuseInline(Ext4Inode inode, string what)
     {
-        if ((inode.Flags & (Ext4Inode.FlagInlineData | Ext4Inode.FlagEncrypt | Ext4Inode.FlagVerity | Ext4Inode.FlagCasefold)) != 0)
+        if ((inode.Flags & (Ext4Inode.FlagEncrypt | Ext4Inode.FlagVerity | Ext4Inode.FlagCasefold)) != 0)
         {
             throw new LinuxImageException(DiagnosticCatalog.Ext4UnsupportedFeature, Source, Source, "write",
-                $"{what} (inode {inode.Number}) uses inline data, encryption, verity or casefolding, which this engine only reads");
+                $"{what} (inode {inode.Number}) uses encryption, verity or casefolding, which this engine only reads");
         }
     }
 
@@ -81,6 +81,14 @@ public sealed partial class Ext4FileSystem
             RefuseInline(inode, "the file");
             if (inode.Size == copy.Length && ReadData(inode).AsSpan().SequenceEqual(copy))
             {
+                return 0;
+            }
+            if ((inode.Flags & Ext4Inode.FlagInlineData) != 0)
+            {
+                Uninline(inode, copy, $"inode {inodeNumber}");
+                inode = ReadInode(inodeNumber);
+                Touch(inode, modify: true);
+                WriteInode(inode);
                 return 0;
             }
             var (runs, mapBlocks) = MapFile(inode);
@@ -559,6 +567,11 @@ public sealed partial class Ext4FileSystem
 
     private void AddEntry(Ext4Inode dir, byte[] name, uint number, byte type)
     {
+        if ((dir.Flags & Ext4Inode.FlagInlineData) != 0)
+        {
+            Uninline(dir, null, $"directory inode {dir.Number}");
+            dir = ReadInode(dir.Number);
+        }
         byte ft = Superblock.HasFiletype ? type : (byte)0;
         if ((dir.Flags & Ext4Inode.FlagIndex) != 0)
         {
@@ -612,6 +625,11 @@ public sealed partial class Ext4FileSystem
 
     private void RemoveEntry(Ext4Inode dir, byte[] name)
     {
+        if ((dir.Flags & Ext4Inode.FlagInlineData) != 0)
+        {
+            Uninline(dir, null, $"directory inode {dir.Number}");
+            dir = ReadInode(dir.Number);
+        }
         // Removing an entry from an htree leaf keeps the index valid (hashes and leaf ranges are unchanged).
         foreach (ulong physical in DirectoryBlocks(dir).ToList())
         {
@@ -635,6 +653,11 @@ public sealed partial class Ext4FileSystem
 
     private void SetDotDot(Ext4Inode dir, uint newParent)
     {
+        if ((dir.Flags & Ext4Inode.FlagInlineData) != 0)
+        {
+            Uninline(dir, null, $"directory inode {dir.Number}");
+            dir = ReadInode(dir.Number);
+        }
         ulong first = DirectoryBlocks(dir).First();
         byte[] block = ReadBlock(first);
         var slots = Ext4Directory.Parse(this, block, dir.Number, Superblock.HasFiletype);
