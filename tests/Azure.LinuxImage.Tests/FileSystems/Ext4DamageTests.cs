@@ -177,6 +177,14 @@ public sealed partial class Ext4DamageTests
         var fs = img.FileSystem;
         var e = Assert.ThrowsExactly<LinuxImageException>(() => fs.CreateFile(Ext4FileSystem.RootInode, "huge", new byte[20 << 20], 0x1A4));
         Assert.AreEqual("LIMG0313", e.Descriptor.Code);
+        Assert.AreEqual(0, img.Overlay.GetChanges().Count, "the failed change left bytes behind");
+        // After other changes succeeded, a failing one leaves exactly their bytes (each change works in its own layer).
+        uint dir = fs.CreateDirectory(Ext4FileSystem.RootInode, "d", 0x1ED);
+        var before = img.Overlay.GetChanges().Select(c => (c.Offset, Convert.ToHexString(c.Data))).ToList();
+        long free = (long)fs.Superblock.FreeBlocksCount;
+        var fill = new byte[(free - 1) * fs.BlockSize];
+        Assert.ThrowsExactly<LinuxImageException>(() => fs.CreateFile(dir, "fill", fill, 0x1A4));
+        CollectionAssert.AreEqual(before, img.Overlay.GetChanges().Select(c => (c.Offset, Convert.ToHexString(c.Data))).ToList(), "the failed change left bytes behind");
         fs.CreateFile(Ext4FileSystem.RootInode, "small", "ok"u8, 0x1A4);
         img.AssertCleanAfterChanges();
     }

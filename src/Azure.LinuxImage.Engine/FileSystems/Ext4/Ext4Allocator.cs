@@ -300,7 +300,7 @@ public sealed partial class Ext4FileSystem
     /// <summary>Writes dirty bitmaps, descriptors (with checksums) and the superblock.</summary>
     internal void Commit()
     {
-        var writable = (IO.IWritableVolume)volume;
+        var writable = (IO.IWritableVolume)io;
         var dirtyDescriptorBlocks = new SortedSet<uint>();
         int perBlock = BlockSize / Superblock.DescriptorSize;
         foreach (uint g in dirtyGroups)
@@ -329,7 +329,7 @@ public sealed partial class Ext4FileSystem
             int from = (int)(index * perBlock);
             int n = (int)Math.Min(perBlock, groups.Count - from);
             var bytes = new byte[BlockSize];
-            volume.ReadAt((long)DescriptorBlock(index) * BlockSize, bytes);
+            io.ReadAt((long)DescriptorBlock(index) * BlockSize, bytes);
             for (int i = 0; i < n; i++)
             {
                 groups.Raw((uint)(from + i)).CopyTo(bytes.AsSpan(i * Superblock.DescriptorSize));

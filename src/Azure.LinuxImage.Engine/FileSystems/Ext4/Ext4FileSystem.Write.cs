@@ -5,9 +5,10 @@ using Azure.LinuxImage.Engine.Diagnostics;
 namespace Azure.LinuxImage.Engine.FileSystems.Ext4;
 
 /// <summary>
-/// The changes: every public method checks what it needs (features, space, names) before it writes,
-/// and ends with <see cref="Commit"/>. If one fails half-way the in-memory allocation state is
-/// dropped so that nothing allocated by the failed call reaches the disk.
+/// The changes: every public method checks what it needs (features, space, names), works in a
+/// private copy-on-write layer and ends with <see cref="Commit"/>; only then are its bytes copied to
+/// the volume. A change that fails half-way (no space, damage found while working) leaves the volume
+/// exactly as it was and drops the in-memory allocation state.
 /// </summary>
 public sealed partial class Ext4FileSystem
 {
@@ -18,11 +19,13 @@ public sealed partial class Ext4FileSystem
         EnsureWritable();
         byte[] sbBefore = (byte[])Superblock.Raw.Clone();
         byte[][] gdBefore = [.. Enumerable.Range(0, (int)groups.Count).Select(g => groups.Raw((uint)g).ToArray())];
+        var layer = new IO.DiskOverlay(volume);
+        T result;
         try
         {
-            T result = action();
+            io = layer;
+            result = action();
             Commit();
-            return result;
         }
         catch
         {
@@ -36,6 +39,16 @@ public sealed partial class Ext4FileSystem
             dirtyGroups.Clear();
             throw;
         }
+        finally
+        {
+            io = volume;
+        }
+        var target = (IO.IWritableVolume)volume;
+        foreach (var (start, chunk) in layer.Chunks)
+        {
+            target.WriteAt(start, chunk.AsSpan(0, (int)Math.Min(IO.DiskOverlay.ChunkSize, volume.Length - start)));
+        }
+        return result;
     }
 
     private static byte[] NameBytes(string name)
@@ -141,7 +154,7 @@ public sealed partial class Ext4FileSystem
             int n = (int)Math.Min((long)run.Length * BlockSize, content.LongLength - offset);
             var buffer = new byte[(long)run.Length * BlockSize];
             content.AsSpan((int)offset, n).CopyTo(buffer);
-            ((IO.IWritableVolume)volume).WriteAt((long)run.Physical * BlockSize, buffer);
+            ((IO.IWritableVolume)io).WriteAt((long)run.Physical * BlockSize, buffer);
         }
         SetMapping(inode, runs, goal, forPath);
         inode.Size = content.LongLength;
@@ -261,7 +274,7 @@ public sealed partial class Ext4FileSystem
             Ext4Directory.WriteEntry(block, 12, usable - 12, parent, ".."u8, Ext4Directory.TypeDirectory, Superblock.HasFiletype);
             FinishDirectoryBlock(inode, block);
             var allocated = AllocateBlocks(1, GoalForInode(number), name);
-            ((IO.IWritableVolume)volume).WriteAt((long)allocated[0].Start * BlockSize, block);
+            ((IO.IWritableVolume)io).WriteAt((long)allocated[0].Start * BlockSize, block);
             SetMapping(inode, [new Ext4Run(0, allocated[0].Start, 1)], allocated[0].Start, name);
             inode.Size = BlockSize;
             WriteInode(inode);

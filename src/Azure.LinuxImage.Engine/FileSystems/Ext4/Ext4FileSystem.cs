@@ -34,6 +34,10 @@ public sealed partial class Ext4FileSystem
         Ext4Superblock.CompatSparseSuper2 | Ext4Superblock.CompatFastCommit | Ext4Superblock.CompatStableInodes | Ext4Superblock.CompatOrphanFile;
 
     private readonly IReadableVolume volume;
+
+    // Where reads and writes go: the volume itself, or during a change the change's private layer,
+    // so that a change that fails half-way leaves the volume exactly as it was.
+    private IReadableVolume io;
     private readonly Ext4GroupDescriptors groups;
     private readonly uint csumSeed;
     private readonly Dictionary<uint, byte[]> blockBitmaps = [];
@@ -43,6 +47,7 @@ public sealed partial class Ext4FileSystem
     private Ext4FileSystem(IReadableVolume volume, string source, Ext4Superblock sb, Ext4GroupDescriptors groups, uint csumSeed)
     {
         this.volume = volume;
+        io = volume;
         Source = source;
         Superblock = sb;
         this.groups = groups;
@@ -239,14 +244,14 @@ public sealed partial class Ext4FileSystem
     internal byte[] ReadBlock(ulong block)
     {
         var data = new byte[BlockSize];
-        volume.ReadAt(checked((long)block * BlockSize), data);
+        io.ReadAt(checked((long)block * BlockSize), data);
         return data;
     }
 
     internal void WriteBlock(ulong block, ReadOnlySpan<byte> data)
     {
         CheckBlockRange(block, 1, 0);
-        ((IWritableVolume)volume).WriteAt(checked((long)block * BlockSize), data);
+        ((IWritableVolume)io).WriteAt(checked((long)block * BlockSize), data);
     }
 
     // ---- Inodes ----
@@ -264,7 +269,7 @@ public sealed partial class Ext4FileSystem
 
     public Ext4Inode ReadInode(uint number)
     {
-        var raw = volume.ReadBytes(InodeOffset(number), Superblock.InodeSize);
+        var raw = io.ReadBytes(InodeOffset(number), Superblock.InodeSize);
         var inode = new Ext4Inode(number, raw);
         if (Superblock.HasMetadataCsum && inode.LinksCount != 0 && InodeChecksum(inode) is var (lo, hi) &&
             (BinaryPrimitives.ReadUInt16LittleEndian(raw.AsSpan(0x7C)) != lo || (hi is ushort h && BinaryPrimitives.ReadUInt16LittleEndian(raw.AsSpan(0x82)) != h)))
@@ -308,7 +313,7 @@ public sealed partial class Ext4FileSystem
                 BinaryPrimitives.WriteUInt16LittleEndian(inode.Raw.AsSpan(0x82), h);
             }
         }
-        ((IWritableVolume)volume).WriteAt(InodeOffset(inode.Number), inode.Raw);
+        ((IWritableVolume)io).WriteAt(InodeOffset(inode.Number), inode.Raw);
     }
 
     internal void VerifyExtentBlockChecksum(Ext4Inode inode, byte[] block, ulong physical)
@@ -430,7 +435,7 @@ public sealed partial class Ext4FileSystem
                 break;
             }
             int n = (int)Math.Min((long)run.Length * BlockSize, size - start);
-            volume.ReadAt((long)run.Physical * BlockSize, data.AsSpan((int)start, n));
+            io.ReadAt((long)run.Physical * BlockSize, data.AsSpan((int)start, n));
         }
         return data;
     }
