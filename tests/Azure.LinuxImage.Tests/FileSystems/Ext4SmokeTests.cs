@@ -26,3 +26,35 @@ public sealed class Ext4SmokeTests
         Assert.IsTrue(f > 11);
     }
 }
+
+[TestClass]
+public sealed class Ext4SparseTests
+{
+    [TestMethod]
+    [DataRow("ext4")]
+    [DataRow("ext2")]
+    public void Holes_read_as_zeros_and_a_sparse_file_can_be_replaced_and_deleted(string type)
+    {
+        using var img = Ext4TestImage.Create("sparse-" + type, 24, ["-t", type], root =>
+        {
+            Ext4TestImage.PopulateDefault(root);
+            using var f = new FileStream(Path.Combine(root, "sparse"), FileMode.Create);
+            f.Write("head"u8);
+            f.Position = 5 << 20;
+            f.Write("tail"u8);
+        });
+        var fs = img.FileSystem;
+        uint number = fs.Lookup(fs.ReadInode(Ext4FileSystem.RootInode), "sparse");
+        var inode = fs.ReadInode(number);
+        Assert.IsTrue(inode.BlocksRaw < 64, "fixture file is not sparse");
+        byte[] data = fs.ReadData(inode);
+        Assert.AreEqual((5 << 20) + 4, data.Length);
+        CollectionAssert.AreEqual("head"u8.ToArray(), data[..4]);
+        CollectionAssert.AreEqual("tail"u8.ToArray(), data[^4..]);
+        Assert.IsTrue(data.AsSpan(4, (5 << 20) - 4).IndexOfAnyExcept((byte)0) < 0);
+        fs.ReplaceContent(number, "dense now"u8);
+        fs.Delete(fs.Lookup(fs.ReadInode(Ext4FileSystem.RootInode), "etc"), "fstab");
+        string copy = img.AssertCleanAfterChanges();
+        CollectionAssert.AreEqual("dense now"u8.ToArray(), Ext4TestImage.DebugfsCat(copy, "/sparse"));
+    }
+}

@@ -83,6 +83,27 @@ public sealed class GuestMountsTests
     }
 
     [TestMethod]
+    [DataRow("fixed")]
+    [DataRow("dynamic")]
+    public void The_guest_is_found_inside_a_VHD_converted_by_qemu_img(string subformat)
+    {
+        using var temp = new TempDir("guest-vhd");
+        string disk = BuildMbrDisk(temp);
+        string vhd = temp["disk.vhd"];
+        ExternalTool.RunChecked("qemu-img", "convert", "-f", "raw", "-O", "vpc", "-o", $"subformat={subformat},force_size=on", disk, vhd);
+        using var image = Azure.LinuxImage.Engine.Disks.DiskImageOpener.Open(vhd);
+        var overlay = new DiskOverlay(image);
+        var guest = GuestMounts.Open(overlay, vhd);
+        Assert.AreEqual("partition 6", guest.Root.Volume.Name);
+        StringAssert.Contains(Encoding.UTF8.GetString(guest.ReadFile("/boot/grub/grub.cfg")), "rhgb quiet");
+        guest.WriteFile("/etc/hostname", "azure\n"u8);
+        var root = guest.Partitions.Single(p => p.Number == 6);
+        string extracted = TestDisks.Extract(temp, new VolumeSlice(overlay, root.Offset, root.Length), "root.img");
+        Ext4TestImage.AssertClean(extracted);
+        CollectionAssert.AreEqual("azure\n"u8.ToArray(), Ext4TestImage.DebugfsCat(extracted, "/etc/hostname"));
+    }
+
+    [TestMethod]
     public void Symlink_loops_and_escapes_stay_inside_the_guest()
     {
         using var temp = new TempDir("guest-links");
