@@ -157,6 +157,14 @@ public sealed class Ext4WriteTests
         var dir = fs.ReadInode(many);
         Assert.AreNotEqual(0u, dir.Flags & Ext4Inode.FlagIndex, "fixture directory is not hashed");
         Assert.AreEqual(3002, fs.ReadDirectory(dir).Count);
+        // Every name is in the leaf the index (and our hash) assigns to it.
+        var (runs, _) = fs.MapFile(dir);
+        foreach (var entry in fs.ReadDirectory(dir).Where(x => x.Name.StartsWith("entry-", StringComparison.Ordinal)))
+        {
+            ulong leaf = Ext4HashTree.FindLeaf(fs, dir, runs, Encoding.UTF8.GetBytes(entry.Name))!.Value;
+            Assert.IsTrue(Encoding.UTF8.GetString(fs.ReadBlock(leaf)).Contains(entry.Name, StringComparison.Ordinal), $"{entry.Name} is not in leaf {leaf}");
+            Assert.AreEqual(entry.Inode, fs.Lookup(dir, entry.Name));
+        }
         uint e = fs.Lookup(dir, "entry-02999-with-a-longer-name");
         Assert.AreEqual("2999", Encoding.UTF8.GetString(fs.ReadData(fs.ReadInode(e))));
 

@@ -524,14 +524,68 @@ public sealed partial class Ext4FileSystem
         }
     }
 
-    /// <summary>The inode a directory names <paramref name="name"/>, or 0.</summary>
+    /// <summary>
+    /// The inode a directory names <paramref name="name"/>, or 0. A hashed directory is asked for the
+    /// leaf that owns the name first; every other case (and a miss there) scans all blocks, which is
+    /// always correct.
+    /// </summary>
     public uint Lookup(Ext4Inode dir, string name)
     {
-        foreach (var e in ReadDirectory(dir))
+        if (!dir.IsDirectory)
         {
-            if (e.Name == name)
+            throw new InvalidOperationException($"Inode {dir.Number} is not a directory.");
+        }
+        byte[] nameBytes = Encoding.UTF8.GetBytes(name);
+        if ((dir.Flags & Ext4Inode.FlagInlineData) != 0)
+        {
+            foreach (var e in ReadDirectory(dir))
             {
-                return e.Inode;
+                if (e.Name == name)
+                {
+                    return e.Inode;
+                }
+            }
+            return 0;
+        }
+        if (name == ".")
+        {
+            return dir.Number;
+        }
+        var (runs, _) = MapFile(dir);
+        bool ft = Superblock.HasFiletype;
+        ulong? leaf = null;
+        if ((dir.Flags & Ext4Inode.FlagIndex) != 0 && name != "..")
+        {
+            leaf = Ext4HashTree.FindLeaf(this, dir, runs, nameBytes);
+            if (leaf is ulong physical && FindInBlock(dir, physical, nameBytes, ft) is uint found and not 0)
+            {
+                return found;
+            }
+        }
+        long blocks = (dir.Size + BlockSize - 1) / BlockSize;
+        foreach (var run in runs)
+        {
+            for (uint i = 0; i < run.Length && run.Logical + i < blocks; i++)
+            {
+                ulong physical = run.Physical + i;
+                if (physical != leaf && FindInBlock(dir, physical, nameBytes, ft) is uint found and not 0)
+                {
+                    return found;
+                }
+            }
+        }
+        return 0;
+    }
+
+    private uint FindInBlock(Ext4Inode dir, ulong physical, byte[] name, bool ft)
+    {
+        byte[] block = ReadBlock(physical);
+        VerifyDirectoryBlockChecksum(dir, block, physical);
+        foreach (var slot in Ext4Directory.Parse(this, block, dir.Number, ft))
+        {
+            if (Ext4Directory.NameEquals(block, slot, name))
+            {
+                return slot.Inode;
             }
         }
         return 0;

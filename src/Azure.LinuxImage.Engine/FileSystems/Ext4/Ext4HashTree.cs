@@ -13,25 +13,16 @@ namespace Azure.LinuxImage.Engine.FileSystems.Ext4;
 /// </summary>
 internal static class Ext4HashTree
 {
-    /// <summary>Places an entry in the leaf the index assigns to its hash; false when the index cannot take it (leaf full, unknown hash).</summary>
-    public static bool TryInsert(Ext4FileSystem fs, Ext4Inode dir, byte[] name, uint number, byte fileType)
+    /// <summary>
+    /// The physical block of the leaf the index assigns to <paramref name="name"/> (the kernel's
+    /// dx_probe), or null when the index uses a hash this engine does not compute.
+    /// </summary>
+    public static ulong? FindLeaf(Ext4FileSystem fs, Ext4Inode dir, List<Ext4Run> runs, ReadOnlySpan<byte> name)
     {
         var sb = fs.Superblock;
         bool csum = sb.HasMetadataCsum;
         int bs = fs.BlockSize;
-        var (runs, _) = fs.MapFile(dir);
-        ulong Physical(uint logical)
-        {
-            foreach (var r in runs)
-            {
-                if (logical >= r.Logical && logical - r.Logical < r.Length)
-                {
-                    return r.Physical + (logical - r.Logical);
-                }
-            }
-            throw fs.Damaged($"hashed directory inode {dir.Number} points at block {logical}, which it does not have");
-        }
-        byte[] root = fs.ReadBlock(Physical(0));
+        byte[] root = fs.ReadBlock(Physical(fs, dir, runs, 0));
         int hashVersion = root[0x1C];
         int infoLength = root[0x1D];
         int levels = root[0x1E];
@@ -42,7 +33,7 @@ internal static class Ext4HashTree
         }
         if (!Ext4DirectoryHash.IsSupported(hashVersion))
         {
-            return false;
+            return null;
         }
         if (hashVersion <= Ext4DirectoryHash.Tea && (sb.Flags & 0x2) != 0)
         {
@@ -51,8 +42,7 @@ internal static class Ext4HashTree
         uint hash = Ext4DirectoryHash.Hash(name, hashVersion, Ext4DirectoryHash.Seed(sb));
         byte[] node = root;
         int at = 0x20;
-        uint leaf = 0;
-        for (int level = 0; level <= levels; level++)
+        for (int level = 0; ; level++)
         {
             int limit = BinaryPrimitives.ReadUInt16LittleEndian(node.AsSpan(at));
             int count = BinaryPrimitives.ReadUInt16LittleEndian(node.AsSpan(at + 2));
@@ -71,22 +61,47 @@ internal static class Ext4HashTree
                 chosen = i;
             }
             uint block = BinaryPrimitives.ReadUInt32LittleEndian(node.AsSpan(at + (chosen * 8) + 4)) & 0x0FFFFFFF;
+            ulong physical = Physical(fs, dir, runs, block);
             if (level == levels)
             {
-                leaf = block;
-                break;
+                return physical;
             }
-            node = fs.ReadBlock(Physical(block));
+            node = fs.ReadBlock(physical);
             at = 0x08;
         }
-        ulong physical = Physical(leaf);
+    }
+
+    private static ulong Physical(Ext4FileSystem fs, Ext4Inode dir, List<Ext4Run> runs, uint logical)
+    {
+        if ((long)logical * fs.BlockSize < dir.Size)
+        {
+            foreach (var r in runs)
+            {
+                if (logical >= r.Logical && logical - r.Logical < r.Length && !r.Uninitialized)
+                {
+                    return r.Physical + (logical - r.Logical);
+                }
+            }
+        }
+        throw fs.Damaged($"hashed directory inode {dir.Number} points at block {logical}, which it does not have");
+    }
+
+    /// <summary>Places an entry in the leaf the index assigns to its hash; false when the index cannot take it (leaf full, unknown hash).</summary>
+    public static bool TryInsert(Ext4FileSystem fs, Ext4Inode dir, byte[] name, uint number, byte fileType)
+    {
+        var (runs, _) = fs.MapFile(dir);
+        if (FindLeaf(fs, dir, runs, name) is not ulong physical)
+        {
+            return false;
+        }
+        bool csum = fs.Superblock.HasMetadataCsum;
         byte[] data = fs.ReadBlock(physical);
         if (csum && !Ext4Directory.HasTail(data))
         {
-            throw fs.Damaged($"hashed directory inode {dir.Number} has a leaf block {leaf} without its checksum tail");
+            throw fs.Damaged($"hashed directory inode {dir.Number} has a leaf block {physical} without its checksum tail");
         }
-        int usable = csum ? bs - Ext4Directory.TailSize : bs;
-        if (!Ext4Directory.TryInsert(fs, data, usable, dir.Number, number, name, fileType, sb.HasFiletype))
+        int usable = csum ? fs.BlockSize - Ext4Directory.TailSize : fs.BlockSize;
+        if (!Ext4Directory.TryInsert(fs, data, usable, dir.Number, number, name, fileType, fs.Superblock.HasFiletype))
         {
             return false;
         }
