@@ -211,6 +211,30 @@ public sealed class Ext4WriteTests
         Assert.AreEqual(new string('a', 199 * 13), Encoding.UTF8.GetString(Ext4TestImage.DebugfsCat(copy, "/etc/file-199-padding-padding-padding")));
     }
 
+    [TestMethod]
+    [DataRow("-O", "metadata_csum")]
+    [DataRow("-O", "^metadata_csum")]
+    public void Inodes_spill_into_uninitialised_groups_and_stay_consistent(params string[] extra)
+    {
+        // Few inodes per group (and lazy inode tables) so that new files must initialise fresh groups.
+        using var img = Ext4TestImage.Create("spill", 32, ["-t", "ext4", "-b", "1024", "-N", "256", "-E", "lazy_itable_init=1", .. extra]);
+        var fs = img.FileSystem;
+        uint etc = Resolve(fs, "/etc");
+        var created = new List<uint>();
+        for (int i = 0; i < 120; i++)
+        {
+            created.Add(fs.CreateFile(etc, $"f{i:D3}", Encoding.UTF8.GetBytes($"file {i}"), 0x1A4));
+        }
+        uint dir = fs.CreateDirectory(Ext4FileSystem.RootInode, "spilled", 0x1ED);
+        for (int i = 0; i < 40; i++)
+        {
+            fs.CreateDirectory(dir, $"d{i:D2}", 0x1ED);
+        }
+        Assert.IsTrue(created.Max() > fs.Superblock.InodesPerGroup * 2, "allocation never left the first groups");
+        string copy = img.AssertCleanAfterChanges();
+        Assert.AreEqual("file 119", Encoding.UTF8.GetString(Ext4TestImage.DebugfsCat(copy, "/etc/f119")));
+    }
+
     /// <summary>debugfs -w edited the image file itself: open it afresh so the engine sees those edits.</summary>
     private static Ext4TestImage ReopenAfterExternalEdit(Ext4TestImage img) => Ext4TestImage.Reopen(img);
 }
