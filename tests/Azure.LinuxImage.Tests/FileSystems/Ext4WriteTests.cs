@@ -126,6 +126,23 @@ public sealed class Ext4WriteTests
     }
 
     [TestMethod]
+    [DataRow("meta_bg,^resize_inode")]
+    [DataRow("bigalloc")]
+    [DataRow("quota,project")]
+    public void Read_only_features_are_read_and_refused_for_writing(string features)
+    {
+        using var img = Ext4TestImage.Create("ro-" + features.Replace(',', '-').Replace("^", "", StringComparison.Ordinal), 64, ["-t", "ext4", "-O", features]);
+        var fs = img.FileSystem;
+        Assert.AreEqual("UUID=1234 / ext4 defaults 0 1\n", Encoding.UTF8.GetString(fs.ReadData(fs.ReadInode(Resolve(fs, "/etc/fstab")))));
+        var initrd = fs.ReadData(fs.ReadInode(Resolve(fs, "/boot/initrd.img")));
+        CollectionAssert.AreEqual(File.ReadAllBytes(img.Temp["tree/boot/initrd.img"]), initrd);
+        Assert.IsNotNull(fs.WriteRefusal);
+        var e = Assert.ThrowsExactly<Azure.LinuxImage.Engine.Diagnostics.LinuxImageException>(() => fs.ReplaceContent(Resolve(fs, "/etc/fstab"), "x"u8));
+        Assert.AreEqual("LIMG0312", e.Descriptor.Code);
+        Assert.AreEqual(0, img.Overlay.GetChanges().Count);
+    }
+
+    [TestMethod]
     public void Writing_the_same_content_changes_nothing()
     {
         using var img = Ext4TestImage.Create("same", 16, ["-t", "ext4"]);

@@ -191,7 +191,10 @@ public sealed partial class Ext4FileSystem
         var sb = Superblock;
         if ((sb.FeatureIncompat & Ext4Superblock.IncompatMetaBg) == 0 || index < sb.FirstMetaBg)
         {
-            return sb.FirstDataBlock + 1UL + index;
+            // The table follows the superblock's block; with 1 KiB blocks and bigalloc the first data
+            // block is 0 while the superblock still sits in block 1.
+            ulong superBlock = sb.FirstDataBlock == 0 && BlockSize == 1024 ? 1UL : sb.FirstDataBlock;
+            return superBlock + 1UL + index;
         }
         uint group = index * (uint)(BlockSize / sb.DescriptorSize);
         return GroupFirstBlock(group) + (GroupHasSuperblock(group) ? 1UL : 0UL);

@@ -63,7 +63,12 @@ public sealed class Ext4Superblock
         {
             return $"revision level {RevisionLevel} is unknown";
         }
-        if (BlocksPerGroup == 0 || BlocksPerGroup > BlockSize * 8 || BlocksPerGroup % 8 != 0)
+        // The bitmap counts clusters: with bigalloc a group holds more blocks than its bitmap has bits.
+        bool bigalloc = (FeatureRoCompat & RoCompatBigalloc) != 0;
+        uint clustersPerGroup = bigalloc ? U32(0x24) : BlocksPerGroup;
+        int clusterShift = bigalloc ? (int)U32(0x1C) - (int)U32(0x18) : 0;
+        if (BlocksPerGroup == 0 || clustersPerGroup == 0 || clustersPerGroup > BlockSize * 8 || clustersPerGroup % 8 != 0 ||
+            clusterShift < 0 || clusterShift > 16 || (ulong)clustersPerGroup << clusterShift != BlocksPerGroup)
         {
             return $"{BlocksPerGroup} blocks per group does not fit a {BlockSize}-byte bitmap";
         }
