@@ -11,7 +11,7 @@ namespace Azure.LinuxImage.Engine.Validation;
 /// </summary>
 public static class SarifWriter
 {
-    public static void Write(Stream output, IReadOnlyList<GuestRuleOutcome> outcomes, DiagnosticOptions options, string toolVersion)
+    public static void Write(Stream output, IReadOnlyList<RuleOutcome> outcomes, DiagnosticOptions options, string toolVersion)
     {
         var codes = outcomes.Select(o => o.Code).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
         using var json = new Utf8JsonWriter(output, new JsonWriterOptions { Indented = true });

@@ -1,3 +1,4 @@
+using Azure.LinuxImage.Engine.Validation;
 using System.Text;
 using Azure.LinuxImage.Engine.Diagnostics;
 using Azure.LinuxImage.Engine.Guest;
@@ -149,7 +150,7 @@ public sealed class GuestPartsTests
         Assert.IsEmpty(GuestDeprovisioner.Leftovers(fs));
     }
 
-    private static List<GuestRuleOutcome> Failures(IGuestFileSystem fs, GuestValidationOptions? options = null) =>
+    private static List<RuleOutcome> Failures(IGuestFileSystem fs, GuestValidationOptions? options = null) =>
         [.. GuestValidator.Validate(fs, options ?? new()).Where(o => !o.Passed)];
 
     [TestMethod]
@@ -241,16 +242,5 @@ public sealed class GuestPartsTests
         Assert.AreEqual("x\n", inner.Text("/etc/hostname"));
         Assert.IsNull(inner.Stat("/etc/machine-id"));
         Assert.AreEqual("y", inner.Text("/etc/new/dir/file"));
-    }
-
-    [TestMethod]
-    public void Validation_entry_point_writes_both_reports_atomically()
-    {
-        using var tmp = new Infrastructure.TempDir("reports");
-        var result = GuestImageValidation.Run(GuestInitramfsFixture.Debian12(), new(), new DiagnosticOptions(), tmp["out/report.json"], tmp["out/report.sarif"]);
-        Assert.IsTrue(result.HasErrors);
-        Assert.IsTrue(File.Exists(tmp["out/report.json"]));
-        Assert.IsTrue(File.Exists(tmp["out/report.sarif"]));
-        Assert.IsFalse(File.Exists(tmp["out/report.json.tmp"]));
     }
 }

@@ -13,7 +13,7 @@ public sealed class GuestPatcherTests
 {
     private static readonly GuestPatchOptions Defaults = new();
 
-    private static List<GuestRuleOutcome> Failures(InMemoryGuestFileSystem fs, GuestValidationOptions? options = null) =>
+    private static List<RuleOutcome> Failures(InMemoryGuestFileSystem fs, GuestValidationOptions? options = null) =>
         [.. GuestValidator.Validate(fs, options ?? GuestValidationOptions.From(Defaults)).Where(o => !o.Passed)];
 
     [TestMethod]
@@ -201,10 +201,10 @@ public sealed class GuestPatcherTests
         Assert.IsTrue(results.Any(r => r.GetProperty("kind").GetString() == "pass"));
 
         using var report = new MemoryStream();
-        GuestValidationReport.WriteJson(report, outcomes, options, ["example action"]);
+        ValidationReport.WriteJson(report, null, outcomes, options, ["example action"]);
         using var json = JsonDocument.Parse(report.ToArray());
         var summary = json.RootElement.GetProperty("summary");
-        Assert.AreEqual(GuestValidationReport.ErrorCount(outcomes, options), summary.GetProperty("errors").GetInt32());
+        Assert.AreEqual(ValidationReport.ErrorCount(outcomes, options), summary.GetProperty("errors").GetInt32());
         Assert.AreEqual(1, summary.GetProperty("suppressed").GetInt32());
         Assert.AreEqual(outcomes.Count, json.RootElement.GetProperty("rules").GetArrayLength());
     }

@@ -48,25 +48,25 @@ internal static class AgentFacts
 /// <summary>R9: the agent installed, with an interpreter it can run (Python 2.6+; pyasn1 for Python 2).</summary>
 public sealed class AgentRule : IGuestRule
 {
-    public IEnumerable<GuestRuleOutcome> Check(GuestValidationContext context)
+    public IEnumerable<RuleOutcome> Check(GuestValidationContext context)
     {
         var fs = context.FileSystem;
         string? agent = AgentFacts.AgentPath(fs);
         if (agent is null)
         {
-            yield return GuestRuleOutcome.Fail("R9.agent", DiagnosticCatalog.AgentNotInstalled, null, string.Join(", ", AgentFacts.AgentPaths));
+            yield return RuleOutcome.Fail("R9.agent", DiagnosticCatalog.AgentNotInstalled, null, string.Join(", ", AgentFacts.AgentPaths));
             yield break;
         }
-        yield return GuestRuleOutcome.Pass("R9.agent", DiagnosticCatalog.AgentNotInstalled, $"The Azure Linux Agent is installed ({agent}).", agent);
+        yield return RuleOutcome.Pass("R9.agent", DiagnosticCatalog.AgentNotInstalled, $"The Azure Linux Agent is installed ({agent}).", agent);
 
         string firstLine = (GuestFiles.TryReadText(fs, agent) ?? string.Empty).Split('\n')[0];
         var interpreter = Interpreter(fs, firstLine);
         if (interpreter.Path is null)
         {
-            yield return GuestRuleOutcome.Fail("R9.python", DiagnosticCatalog.AgentPythonMissing, agent, interpreter.Wanted);
+            yield return RuleOutcome.Fail("R9.python", DiagnosticCatalog.AgentPythonMissing, agent, interpreter.Wanted);
             yield break;
         }
-        yield return GuestRuleOutcome.Pass("R9.python", DiagnosticCatalog.AgentPythonMissing, $"The agent's interpreter {interpreter.Path} is installed.", interpreter.Path);
+        yield return RuleOutcome.Pass("R9.python", DiagnosticCatalog.AgentPythonMissing, $"The agent's interpreter {interpreter.Path} is installed.", interpreter.Path);
         if (!GuestPath.GetFileName(interpreter.Path).StartsWith("python3", StringComparison.Ordinal))
         {
             bool pyasn1 = new[] { "/usr/lib", "/usr/lib64" }.SelectMany(root => GuestFiles.List(fs, root)
@@ -74,8 +74,8 @@ public sealed class AgentRule : IGuestRule
                     .SelectMany(py => new[] { "site-packages", "dist-packages" }.Select(sp => $"{root}/{GuestPath.GetFileName(py.Path)}/{sp}/pyasn1")))
                 .Any(p => GuestFiles.IsDirectory(fs, p));
             yield return pyasn1
-                ? GuestRuleOutcome.Pass("R9.pyasn1", DiagnosticCatalog.AgentPyasn1Missing, "pyasn1 is installed for Python 2.")
-                : GuestRuleOutcome.Fail("R9.pyasn1", DiagnosticCatalog.AgentPyasn1Missing, agent, interpreter.Path);
+                ? RuleOutcome.Pass("R9.pyasn1", DiagnosticCatalog.AgentPyasn1Missing, "pyasn1 is installed for Python 2.")
+                : RuleOutcome.Fail("R9.pyasn1", DiagnosticCatalog.AgentPyasn1Missing, agent, interpreter.Path);
         }
     }
 
@@ -110,7 +110,7 @@ public sealed class AgentRule : IGuestRule
 /// </summary>
 public sealed class ProvisioningRule : IGuestRule
 {
-    public IEnumerable<GuestRuleOutcome> Check(GuestValidationContext context)
+    public IEnumerable<RuleOutcome> Check(GuestValidationContext context)
     {
         var fs = context.FileSystem;
         bool agentInstalled = AgentFacts.AgentPath(fs) is not null;
@@ -130,7 +130,7 @@ public sealed class ProvisioningRule : IGuestRule
         bool agentProvisions = agentSetting == "waagent" || (agentSetting == "auto" && !cloudInitActive);
         if (agentProvisions && cloudInitActive)
         {
-            yield return GuestRuleOutcome.Fail("provisioning", DiagnosticCatalog.ProvisioningConflict, AgentFacts.Conf(fs)!.Path, agentSetting);
+            yield return RuleOutcome.Fail("provisioning", DiagnosticCatalog.ProvisioningConflict, AgentFacts.Conf(fs)!.Path, agentSetting);
         }
         else if (!agentProvisions && !cloudInitActive)
         {
@@ -141,11 +141,11 @@ public sealed class ProvisioningRule : IGuestRule
                 "cloud-init" => "waagent.conf has Provisioning.Agent=cloud-init but cloud-init's datasource_list leaves out Azure",
                 _ => $"waagent.conf has Provisioning.Agent={agentSetting} and cloud-init does not provision",
             };
-            yield return GuestRuleOutcome.Fail("provisioning", DiagnosticCatalog.ProvisioningMissing, AgentFacts.Conf(fs)!.Path, why);
+            yield return RuleOutcome.Fail("provisioning", DiagnosticCatalog.ProvisioningMissing, AgentFacts.Conf(fs)!.Path, why);
         }
         else
         {
-            yield return GuestRuleOutcome.Pass("provisioning", DiagnosticCatalog.ProvisioningConflict,
+            yield return RuleOutcome.Pass("provisioning", DiagnosticCatalog.ProvisioningConflict,
                 agentProvisions ? "The Azure Linux Agent provisions the VM; cloud-init does not." : "cloud-init provisions the VM; the agent leaves it to cloud-init.");
         }
     }
@@ -174,38 +174,38 @@ public sealed class ProvisioningRule : IGuestRule
 /// <summary>R10: NetworkManager may fight the agent over the network configuration.</summary>
 public sealed class NetworkManagerRule : IGuestRule
 {
-    public IEnumerable<GuestRuleOutcome> Check(GuestValidationContext context)
+    public IEnumerable<RuleOutcome> Check(GuestValidationContext context)
     {
         var fs = context.FileSystem;
         bool installed = GuestFiles.IsFile(fs, "/usr/sbin/NetworkManager") || GuestFiles.IsFile(fs, "/sbin/NetworkManager");
         string? enabled = installed ? AgentFacts.EnabledAt(fs, ["NetworkManager.service"], ["NetworkManager"]) : null;
         yield return enabled is null
-            ? GuestRuleOutcome.Pass("R10.networkmanager", DiagnosticCatalog.NetworkManagerEnabled, installed ? "NetworkManager is installed but not enabled." : "NetworkManager is not installed.")
-            : GuestRuleOutcome.Fail("R10.networkmanager", DiagnosticCatalog.NetworkManagerEnabled, enabled, enabled);
+            ? RuleOutcome.Pass("R10.networkmanager", DiagnosticCatalog.NetworkManagerEnabled, installed ? "NetworkManager is installed but not enabled." : "NetworkManager is not installed.")
+            : RuleOutcome.Fail("R10.networkmanager", DiagnosticCatalog.NetworkManagerEnabled, enabled, enabled);
     }
 }
 
 /// <summary>R11: waagent.conf has the project's resource-disk and swap settings, each key once.</summary>
 public sealed class WaagentConfRule : IGuestRule
 {
-    public IEnumerable<GuestRuleOutcome> Check(GuestValidationContext context)
+    public IEnumerable<RuleOutcome> Check(GuestValidationContext context)
     {
         var conf = AgentFacts.Conf(context.FileSystem);
         if (conf is null)
         {
-            yield return GuestRuleOutcome.Fail("R11.waagent-conf", DiagnosticCatalog.WaagentConfMissing, WaagentConf.DefaultPath, WaagentConf.DefaultPath);
+            yield return RuleOutcome.Fail("R11.waagent-conf", DiagnosticCatalog.WaagentConfMissing, WaagentConf.DefaultPath, WaagentConf.DefaultPath);
             yield break;
         }
         foreach (var (key, lines) in conf.Duplicates())
         {
-            yield return GuestRuleOutcome.Fail("R11.waagent-conf", DiagnosticCatalog.WaagentConfDuplicateKey, conf.Path, conf.Path, key, string.Join(", ", lines));
+            yield return RuleOutcome.Fail("R11.waagent-conf", DiagnosticCatalog.WaagentConfDuplicateKey, conf.Path, conf.Path, key, string.Join(", ", lines));
         }
         foreach (var (key, value) in context.Options.Patch.WaagentSettings)
         {
             string? actual = conf.Get(key);
             yield return actual == value
-                ? GuestRuleOutcome.Pass("R11.waagent-conf", DiagnosticCatalog.WaagentSettingWrong, $"{key}={value}", conf.Path)
-                : GuestRuleOutcome.Fail("R11.waagent-conf", DiagnosticCatalog.WaagentSettingWrong, conf.Path, conf.Path, key, actual ?? "(not set)", value);
+                ? RuleOutcome.Pass("R11.waagent-conf", DiagnosticCatalog.WaagentSettingWrong, $"{key}={value}", conf.Path)
+                : RuleOutcome.Fail("R11.waagent-conf", DiagnosticCatalog.WaagentSettingWrong, conf.Path, conf.Path, key, actual ?? "(not set)", value);
         }
     }
 }
@@ -215,18 +215,18 @@ public sealed class SshServerRule : IGuestRule
 {
     private static readonly string[] Binaries = ["/usr/sbin/sshd", "/sbin/sshd", "/usr/sbin/dropbear"];
 
-    public IEnumerable<GuestRuleOutcome> Check(GuestValidationContext context)
+    public IEnumerable<RuleOutcome> Check(GuestValidationContext context)
     {
         var fs = context.FileSystem;
         string? binary = Binaries.FirstOrDefault(b => GuestFiles.IsFile(fs, b));
         if (binary is null)
         {
-            yield return GuestRuleOutcome.Fail("R13.ssh", DiagnosticCatalog.SshServerMissing, null, string.Join(", ", Binaries));
+            yield return RuleOutcome.Fail("R13.ssh", DiagnosticCatalog.SshServerMissing, null, string.Join(", ", Binaries));
             yield break;
         }
         string? enabled = AgentFacts.EnabledAt(fs, ["ssh.service", "sshd.service", "ssh.socket", "sshd.socket", "dropbear.service"], ["ssh", "sshd", "dropbear"]);
         yield return enabled is null
-            ? GuestRuleOutcome.Fail("R13.ssh", DiagnosticCatalog.SshServerNotEnabled, binary, "ssh.service / sshd.service in a systemd .wants directory, or an S??ssh(d) link in /etc/rc3.d")
-            : GuestRuleOutcome.Pass("R13.ssh", DiagnosticCatalog.SshServerNotEnabled, $"The SSH server {binary} starts at boot ({enabled}).", enabled);
+            ? RuleOutcome.Fail("R13.ssh", DiagnosticCatalog.SshServerNotEnabled, binary, "ssh.service / sshd.service in a systemd .wants directory, or an S??ssh(d) link in /etc/rc3.d")
+            : RuleOutcome.Pass("R13.ssh", DiagnosticCatalog.SshServerNotEnabled, $"The SSH server {binary} starts at boot ({enabled}).", enabled);
     }
 }

@@ -11,7 +11,7 @@ namespace Azure.LinuxImage.Engine.Validation.Guest;
 /// </summary>
 public sealed class BootEntriesRule : IGuestRule
 {
-    public IEnumerable<GuestRuleOutcome> Check(GuestValidationContext context)
+    public IEnumerable<RuleOutcome> Check(GuestValidationContext context)
     {
         var patch = context.Options.Patch;
         BootLoaderConfiguration.EnsureReadable(context.FileSystem);
@@ -26,7 +26,7 @@ public sealed class BootEntriesRule : IGuestRule
                 foreach (string parameter in patch.KernelParameters.Where(p => !KernelCommandLine.Has(entry.Parameters, p)))
                 {
                     failed = true;
-                    yield return GuestRuleOutcome.Fail("R12.kernel-cmdline", DiagnosticCatalog.KernelParameterMissing, entry.File, where, entry.File, parameter);
+                    yield return RuleOutcome.Fail("R12.kernel-cmdline", DiagnosticCatalog.KernelParameterMissing, entry.File, where, entry.File, parameter);
                 }
             }
             foreach (string name in removeNames)
@@ -34,13 +34,13 @@ public sealed class BootEntriesRule : IGuestRule
                 if (KernelCommandLine.FindByName(entry.Parameters, name) is { } present)
                 {
                     failed = true;
-                    yield return GuestRuleOutcome.Fail("R12.kernel-cmdline", DiagnosticCatalog.KernelParameterForbidden, entry.File, where, entry.File, present,
+                    yield return RuleOutcome.Fail("R12.kernel-cmdline", DiagnosticCatalog.KernelParameterForbidden, entry.File, where, entry.File, present,
                         name == "crashkernel" ? "it reserves memory of the VM" : "no graphical or quiet boot in the cloud");
                 }
             }
             if (!failed)
             {
-                yield return GuestRuleOutcome.Pass("R12.kernel-cmdline", DiagnosticCatalog.KernelParameterMissing, $"{entry.File} {where}: {entry.CommandLine}", entry.File);
+                yield return RuleOutcome.Pass("R12.kernel-cmdline", DiagnosticCatalog.KernelParameterMissing, $"{entry.File} {where}: {entry.CommandLine}", entry.File);
             }
         }
     }

@@ -6,20 +6,20 @@ namespace Azure.LinuxImage.Engine.Validation.Guest;
 /// <summary>R16: nothing of the build machine's identity is left (an error unless the project turned deprovisioning off).</summary>
 public sealed class DeprovisionedRule : IGuestRule
 {
-    public IEnumerable<GuestRuleOutcome> Check(GuestValidationContext context)
+    public IEnumerable<RuleOutcome> Check(GuestValidationContext context)
     {
         var leftovers = GuestDeprovisioner.Leftovers(context.FileSystem);
         if (leftovers.Count == 0)
         {
-            yield return GuestRuleOutcome.Pass("R16.deprovisioned", DiagnosticCatalog.NotDeprovisioned, "The image carries no machine identity.");
+            yield return RuleOutcome.Pass("R16.deprovisioned", DiagnosticCatalog.NotDeprovisioned, "The image carries no machine identity.");
         }
         else if (context.Options.Patch.Deprovision)
         {
-            yield return GuestRuleOutcome.Fail("R16.deprovisioned", DiagnosticCatalog.NotDeprovisioned, null, string.Join("; ", leftovers));
+            yield return RuleOutcome.Fail("R16.deprovisioned", DiagnosticCatalog.NotDeprovisioned, null, string.Join("; ", leftovers));
         }
         else
         {
-            yield return GuestRuleOutcome.Fail("R16.deprovisioned", DiagnosticCatalog.DeprovisionDisabled, null, string.Join("; ", leftovers));
+            yield return RuleOutcome.Fail("R16.deprovisioned", DiagnosticCatalog.DeprovisionDisabled, null, string.Join("; ", leftovers));
         }
     }
 }

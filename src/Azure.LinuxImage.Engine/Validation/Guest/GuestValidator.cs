@@ -46,7 +46,7 @@ public sealed class GuestValidationContext
 
 public interface IGuestRule
 {
-    IEnumerable<GuestRuleOutcome> Check(GuestValidationContext context);
+    IEnumerable<RuleOutcome> Check(GuestValidationContext context);
 }
 
 /// <summary>Runs every guest rule; a rule that throws reports its failure instead of hiding the others.</summary>
@@ -70,7 +70,7 @@ public static class GuestValidator
         new DeprovisionedRule(),
     ];
 
-    public static IReadOnlyList<GuestRuleOutcome> Validate(IGuestFileSystem fs, GuestValidationOptions options)
+    public static IReadOnlyList<RuleOutcome> Validate(IGuestFileSystem fs, GuestValidationOptions options)
     {
         GuestDistribution distribution;
         try
@@ -79,10 +79,10 @@ public static class GuestValidator
         }
         catch (LinuxImageException ex)
         {
-            return [GuestRuleOutcome.From("distribution", ex)];
+            return [RuleOutcome.From("distribution", ex)];
         }
         var context = new GuestValidationContext(fs, options, distribution);
-        var outcomes = new List<GuestRuleOutcome>();
+        var outcomes = new List<RuleOutcome>();
         foreach (var rule in Rules)
         {
             try
@@ -91,7 +91,7 @@ public static class GuestValidator
             }
             catch (LinuxImageException ex)
             {
-                outcomes.Add(GuestRuleOutcome.From(rule.GetType().Name, ex));
+                outcomes.Add(RuleOutcome.From(rule.GetType().Name, ex));
             }
         }
         return outcomes;

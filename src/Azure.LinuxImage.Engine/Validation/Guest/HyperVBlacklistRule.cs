@@ -14,7 +14,7 @@ public sealed partial class HyperVBlacklistRule : IGuestRule
 {
     private static readonly string[] Directories = ["/etc/modprobe.d", "/usr/lib/modprobe.d", "/lib/modprobe.d", "/run/modprobe.d"];
 
-    public IEnumerable<GuestRuleOutcome> Check(GuestValidationContext context)
+    public IEnumerable<RuleOutcome> Check(GuestValidationContext context)
     {
         var fs = context.FileSystem;
         bool failed = false;
@@ -36,7 +36,7 @@ public sealed partial class HyperVBlacklistRule : IGuestRule
                     if (match.Success)
                     {
                         failed = true;
-                        yield return GuestRuleOutcome.Fail("hyperv.blacklist", DiagnosticCatalog.HyperVModuleBlacklisted, path, path, i + 1, match.Groups["module"].Value);
+                        yield return RuleOutcome.Fail("hyperv.blacklist", DiagnosticCatalog.HyperVModuleBlacklisted, path, path, i + 1, match.Groups["module"].Value);
                     }
                 }
             }
@@ -57,13 +57,13 @@ public sealed partial class HyperVBlacklistRule : IGuestRule
                 foreach (string module in parameter[(parameter.IndexOf('=') + 1)..].Split(',').Where(m => m.Replace('-', '_').StartsWith("hv_", StringComparison.Ordinal)))
                 {
                     failed = true;
-                    yield return GuestRuleOutcome.Fail("hyperv.blacklist", DiagnosticCatalog.HyperVModuleBlacklisted, entry.File, entry.File, entry.Line, module);
+                    yield return RuleOutcome.Fail("hyperv.blacklist", DiagnosticCatalog.HyperVModuleBlacklisted, entry.File, entry.File, entry.Line, module);
                 }
             }
         }
         if (!failed)
         {
-            yield return GuestRuleOutcome.Pass("hyperv.blacklist", DiagnosticCatalog.HyperVModuleBlacklisted, "No Hyper-V module is blacklisted.");
+            yield return RuleOutcome.Pass("hyperv.blacklist", DiagnosticCatalog.HyperVModuleBlacklisted, "No Hyper-V module is blacklisted.");
         }
     }
 

@@ -11,7 +11,7 @@ namespace Azure.LinuxImage.Engine.Validation.Guest;
 /// </summary>
 public sealed class InitramfsDriversRule : IGuestRule
 {
-    public IEnumerable<GuestRuleOutcome> Check(GuestValidationContext context)
+    public IEnumerable<RuleOutcome> Check(GuestValidationContext context)
     {
         bool nvmeRequired = context.Options.Patch.AzureDiskController == AzureDiskController.NVMe;
         foreach (var kernel in context.Kernels)
@@ -21,25 +21,25 @@ public sealed class InitramfsDriversRule : IGuestRule
             {
                 bool allBuiltin = modules is not null && HyperVInitramfs.RequiredDrivers.All(modules.IsBuiltin);
                 yield return allBuiltin
-                    ? GuestRuleOutcome.Pass("R7.initramfs", DiagnosticCatalog.InitramfsMissing, $"Kernel {kernel.Version} has no initramfs but builds the Hyper-V drivers in.", kernel.KernelPath)
-                    : GuestRuleOutcome.Fail("R7.initramfs", DiagnosticCatalog.InitramfsMissing, kernel.KernelPath, kernel.Version, HyperVInitramfs.InitramfsCandidates(kernel.Version));
+                    ? RuleOutcome.Pass("R7.initramfs", DiagnosticCatalog.InitramfsMissing, $"Kernel {kernel.Version} has no initramfs but builds the Hyper-V drivers in.", kernel.KernelPath)
+                    : RuleOutcome.Fail("R7.initramfs", DiagnosticCatalog.InitramfsMissing, kernel.KernelPath, kernel.Version, HyperVInitramfs.InitramfsCandidates(kernel.Version));
                 continue;
             }
             var (image, error) = context.Initramfs(kernel.InitramfsPath);
             if (image is null)
             {
-                yield return GuestRuleOutcome.From("R7.initramfs", error!);
+                yield return RuleOutcome.From("R7.initramfs", error!);
                 continue;
             }
             var missing = HyperVInitramfs.MissingDrivers(image, modules, HyperVInitramfs.RequiredDrivers);
             yield return missing.Count == 0
-                ? GuestRuleOutcome.Pass("R7.hyperv-drivers", DiagnosticCatalog.InitramfsLacksHyperVDrivers, $"{kernel.InitramfsPath} has {string.Join(" and ", HyperVInitramfs.RequiredDrivers)} (module or built in).", kernel.InitramfsPath)
-                : GuestRuleOutcome.Fail("R7.hyperv-drivers", DiagnosticCatalog.InitramfsLacksHyperVDrivers, kernel.InitramfsPath, kernel.InitramfsPath, kernel.Version, string.Join(", ", missing));
+                ? RuleOutcome.Pass("R7.hyperv-drivers", DiagnosticCatalog.InitramfsLacksHyperVDrivers, $"{kernel.InitramfsPath} has {string.Join(" and ", HyperVInitramfs.RequiredDrivers)} (module or built in).", kernel.InitramfsPath)
+                : RuleOutcome.Fail("R7.hyperv-drivers", DiagnosticCatalog.InitramfsLacksHyperVDrivers, kernel.InitramfsPath, kernel.InitramfsPath, kernel.Version, string.Join(", ", missing));
 
             var nvmeMissing = HyperVInitramfs.MissingDrivers(image, modules, ["nvme"]);
             yield return nvmeMissing.Count == 0
-                ? GuestRuleOutcome.Pass("nvme.initramfs", DiagnosticCatalog.NvmeDriverMissing, $"{kernel.InitramfsPath} has the nvme driver.", kernel.InitramfsPath)
-                : GuestRuleOutcome.FailAs("nvme.initramfs", DiagnosticCatalog.NvmeDriverMissing, nvmeRequired ? DiagnosticSeverity.Error : DiagnosticSeverity.Warning, kernel.InitramfsPath, kernel.InitramfsPath, kernel.Version);
+                ? RuleOutcome.Pass("nvme.initramfs", DiagnosticCatalog.NvmeDriverMissing, $"{kernel.InitramfsPath} has the nvme driver.", kernel.InitramfsPath)
+                : RuleOutcome.FailAs("nvme.initramfs", DiagnosticCatalog.NvmeDriverMissing, nvmeRequired ? DiagnosticSeverity.Error : DiagnosticSeverity.Warning, kernel.InitramfsPath, kernel.InitramfsPath, kernel.Version);
         }
     }
 }

@@ -8,7 +8,7 @@ namespace Azure.LinuxImage.Engine.Validation.Guest;
 /// <summary>R5: every installed kernel can mount UDF (module, modules.builtin or CONFIG_UDF_FS).</summary>
 public sealed class UdfRule : IGuestRule
 {
-    public IEnumerable<GuestRuleOutcome> Check(GuestValidationContext context)
+    public IEnumerable<RuleOutcome> Check(GuestValidationContext context)
     {
         foreach (var kernel in context.Kernels)
         {
@@ -20,11 +20,11 @@ public sealed class UdfRule : IGuestRule
             if (hasModuleFile || builtin || config is 'y' || (config is 'm' && hasModuleFile))
             {
                 string how = builtin || config == 'y' ? "built in" : "as the udf module";
-                yield return GuestRuleOutcome.Pass("R5.udf", DiagnosticCatalog.KernelLacksUdf, $"Kernel {kernel.Version} mounts UDF ({how}).", kernel.KernelPath);
+                yield return RuleOutcome.Pass("R5.udf", DiagnosticCatalog.KernelLacksUdf, $"Kernel {kernel.Version} mounts UDF ({how}).", kernel.KernelPath);
             }
             else
             {
-                yield return GuestRuleOutcome.Fail("R5.udf", DiagnosticCatalog.KernelLacksUdf, kernel.KernelPath, kernel.Version);
+                yield return RuleOutcome.Fail("R5.udf", DiagnosticCatalog.KernelLacksUdf, kernel.KernelPath, kernel.Version);
             }
         }
     }
@@ -33,11 +33,11 @@ public sealed class UdfRule : IGuestRule
 /// <summary>R6 and R8: NUMA (numa=off below 2.6.37 / RHEL 2.6.32-504), RHEL 6.0–6.3 LIS, custom kernels below 3.8.</summary>
 public sealed class KernelVersionRule : IGuestRule
 {
-    public IEnumerable<GuestRuleOutcome> Check(GuestValidationContext context)
+    public IEnumerable<RuleOutcome> Check(GuestValidationContext context)
     {
         if (context.Kernels.Count == 0)
         {
-            yield return GuestRuleOutcome.Fail("R8.kernel", DiagnosticCatalog.KernelNotFound, "/boot");
+            yield return RuleOutcome.Fail("R8.kernel", DiagnosticCatalog.KernelNotFound, "/boot");
             yield break;
         }
         var entries = BootLoaderConfiguration.ReadEntries(context.FileSystem);
@@ -55,31 +55,31 @@ public sealed class KernelVersionRule : IGuestRule
                 var lacking = bootEntries.Where(e => !KernelCommandLine.Has(e.Parameters, "numa=off")).ToList();
                 foreach (var entry in lacking)
                 {
-                    yield return GuestRuleOutcome.Fail("R6.numa", DiagnosticCatalog.KernelNeedsNumaOff, entry.File, kernel.Version, threshold, BootLoaderConfiguration.Describe(entry));
+                    yield return RuleOutcome.Fail("R6.numa", DiagnosticCatalog.KernelNeedsNumaOff, entry.File, kernel.Version, threshold, BootLoaderConfiguration.Describe(entry));
                 }
                 if (lacking.Count == 0)
                 {
-                    yield return GuestRuleOutcome.Pass("R6.numa", DiagnosticCatalog.KernelNeedsNumaOff, $"Kernel {kernel.Version} is older than {threshold} and boots with numa=off.", kernel.KernelPath);
+                    yield return RuleOutcome.Pass("R6.numa", DiagnosticCatalog.KernelNeedsNumaOff, $"Kernel {kernel.Version} is older than {threshold} and boots with numa=off.", kernel.KernelPath);
                 }
             }
             else
             {
-                yield return GuestRuleOutcome.Pass("R6.numa", DiagnosticCatalog.KernelNeedsNumaOff, $"Kernel {kernel.Version} supports NUMA on Hyper-V.", kernel.KernelPath);
+                yield return RuleOutcome.Pass("R6.numa", DiagnosticCatalog.KernelNeedsNumaOff, $"Kernel {kernel.Version} supports NUMA on Hyper-V.", kernel.KernelPath);
             }
 
             var modules = KernelModules.Load(context.FileSystem, kernel.Version);
             bool hasHyperV = modules is not null && (modules.HasModule("hv_vmbus") || modules.IsBuiltin("hv_vmbus"));
             if (version.IsRhel6WithoutHyperVDrivers && !hasHyperV)
             {
-                yield return GuestRuleOutcome.Fail("R8.lis", DiagnosticCatalog.KernelNeedsLis, kernel.KernelPath, kernel.Version);
+                yield return RuleOutcome.Fail("R8.lis", DiagnosticCatalog.KernelNeedsLis, kernel.KernelPath, kernel.Version);
             }
             else if (version.IsOlderThan(3, 8) && !(version.IsRhelBased && hasHyperV))
             {
-                yield return GuestRuleOutcome.Fail("R8.version", DiagnosticCatalog.KernelTooOld, kernel.KernelPath, kernel.Version);
+                yield return RuleOutcome.Fail("R8.version", DiagnosticCatalog.KernelTooOld, kernel.KernelPath, kernel.Version);
             }
             else
             {
-                yield return GuestRuleOutcome.Pass("R8.version", DiagnosticCatalog.KernelTooOld, $"Kernel {kernel.Version} meets the article's version guidance.", kernel.KernelPath);
+                yield return RuleOutcome.Pass("R8.version", DiagnosticCatalog.KernelTooOld, $"Kernel {kernel.Version} meets the article's version guidance.", kernel.KernelPath);
             }
         }
     }
