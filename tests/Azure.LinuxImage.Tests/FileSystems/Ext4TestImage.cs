@@ -19,7 +19,15 @@ internal sealed class Ext4TestImage : IDisposable
         ImagePath = path;
         disk = new RawDiskImage(SourceFile.Open(path));
         Overlay = new DiskOverlay(disk);
-        FileSystem = Ext4FileSystem.Open(Overlay, path);
+        try
+        {
+            FileSystem = Ext4FileSystem.Open(Overlay, path);
+        }
+        catch
+        {
+            disk.Dispose();
+            throw;
+        }
         FileSystem.Clock = () => new DateTimeOffset(2026, 1, 2, 3, 4, 5, TimeSpan.Zero);
     }
 
