@@ -141,7 +141,9 @@ public sealed partial class GuestMounts : IGuestFileSystem
             {
                 continue;
             }
-            mountList.Add(new GuestMount(Normalize(entry.MountPoint), match, Ext4FileSystem.Open(match.Volume, $"{source} ({match.Name})")));
+            // One engine instance per volume: two would each cache bitmaps and overwrite each other's changes.
+            var fs = mountList.Find(m => m.Volume == match)?.FileSystem ?? Ext4FileSystem.Open(match.Volume, $"{source} ({match.Name})");
+            mountList.Add(new GuestMount(Normalize(entry.MountPoint), match, fs));
         }
         return new GuestMounts(source, table, volumes, groups, root, mountList, fstab, diagnostics);
     }

@@ -19,7 +19,15 @@ internal sealed class Ext4TestImage : IDisposable
         ImagePath = path;
         disk = new RawDiskImage(SourceFile.Open(path));
         Overlay = new DiskOverlay(disk);
-        FileSystem = Ext4FileSystem.Open(Overlay, path);
+        try
+        {
+            FileSystem = Ext4FileSystem.Open(Overlay, path);
+        }
+        catch
+        {
+            disk.Dispose();
+            throw;
+        }
         FileSystem.Clock = () => new DateTimeOffset(2026, 1, 2, 3, 4, 5, TimeSpan.Zero);
     }
 
@@ -58,14 +66,30 @@ internal sealed class Ext4TestImage : IDisposable
         var temp = new TempDir(name);
         string tree = temp["tree"];
         Directory.CreateDirectory(tree);
-        (populate ?? PopulateDefault)(tree);
+        try
+        {
+            (populate ?? PopulateDefault)(tree);
+        }
+        catch
+        {
+            temp.Dispose();
+            throw;
+        }
         string image = temp["fs.img"];
         var args = new List<string> { "-q", "-F", "-E", "root_owner=0:0", "-d", tree };
         args.AddRange(mkfsOptions);
         args.Add(image);
         args.Add($"{sizeMiB}M");
-        ExternalTool.RunChecked("mke2fs", [.. args]);
-        return new Ext4TestImage(temp, image);
+        try
+        {
+            ExternalTool.RunChecked("mke2fs", [.. args]);
+            return new Ext4TestImage(temp, image);
+        }
+        catch
+        {
+            temp.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Writes the overlay's changes into a copy of the image (as the build does to its output) and returns the copy's path.</summary>

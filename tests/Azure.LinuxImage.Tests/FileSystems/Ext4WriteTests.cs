@@ -174,6 +174,11 @@ public sealed class Ext4WriteTests
         var dir = fs.ReadInode(many);
         Assert.AreNotEqual(0u, dir.Flags & Ext4Inode.FlagIndex, "fixture directory is not hashed");
         Assert.AreEqual(3002, fs.ReadDirectory(dir).Count);
+        // Our index-node checksum agrees with the one e2fsck wrote.
+        byte[] rootBlock = fs.ReadBlock(fs.MapFile(dir).Runs[0].Physical);
+        int rootLimit = System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(rootBlock.AsSpan(0x20));
+        Assert.AreEqual(System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(rootBlock.AsSpan(0x20 + (rootLimit * 8) + 4)), Ext4HashTree.DxChecksum(fs, dir, rootBlock, 0x20));
+
         // Every name is in the leaf the index (and our hash) assigns to it.
         var (runs, _) = fs.MapFile(dir);
         foreach (var entry in fs.ReadDirectory(dir).Where(x => x.Name.StartsWith("entry-", StringComparison.Ordinal)))
@@ -198,15 +203,55 @@ public sealed class Ext4WriteTests
         CollectionAssert.AreEqual("new"u8.ToArray(), Ext4TestImage.DebugfsCat(copy, "/many/added"));
         CollectionAssert.AreEqual("20"u8.ToArray(), Ext4TestImage.DebugfsCat(copy, "/many/renamed"));
 
-        // Filling leaves until one is full: the directory becomes linear, still clean and complete.
+        // Filling leaves until they split: the index grows and stays valid.
+        int leavesBefore = (int)(fs.ReadInode(many).Size / fs.BlockSize);
         for (int i = 0; i < 400; i++)
         {
             fs.CreateFile(many, $"more-{i:D4}-another-long-name-to-fill-leaves", [], 0x1A4);
         }
-        Assert.AreEqual(0u, fs.ReadInode(many).Flags & Ext4Inode.FlagIndex, "no leaf filled up; the fallback was not exercised");
+        Assert.AreNotEqual(0u, fs.ReadInode(many).Flags & Ext4Inode.FlagIndex, "the index was dropped");
+        Assert.IsTrue(fs.ReadInode(many).Size / fs.BlockSize > leavesBefore, "no leaf was split");
         copy = reopened.AssertCleanAfterChanges();
         StringAssert.Contains(Ext4TestImage.Debugfs(copy, "ls /many"), "more-0399-another-long-name-to-fill-leaves");
         Assert.AreEqual(3402, fs.ReadDirectory(fs.ReadInode(many)).Count);
+    }
+
+    [TestMethod]
+    [DataRow("metadata_csum")]
+    [DataRow("^metadata_csum")]
+    public void A_hashed_directory_whose_index_fills_up_becomes_linear_and_stays_clean(string csum)
+    {
+        using var img = Ext4TestImage.Create("htree-full", 24, ["-t", "ext4", "-b", "1024", "-O", csum], root =>
+        {
+            Ext4TestImage.PopulateDefault(root);
+            Directory.CreateDirectory(Path.Combine(root, "dir"));
+            for (int i = 0; i < 150; i++)
+            {
+                File.WriteAllText(Path.Combine(root, "dir", $"seed-{i:D4}-with-a-name-of-some-length"), "");
+            }
+        });
+        var r = ExternalTool.Run("e2fsck", ["-fyD", img.ImagePath]);
+        Assert.IsTrue(r.ExitCode is 0 or 1, r.All);
+        using var reopened = Ext4TestImage.Reopen(img);
+        var fs = reopened.FileSystem;
+        uint dir = Resolve(fs, "/dir");
+        Assert.AreNotEqual(0u, fs.ReadInode(dir).Flags & Ext4Inode.FlagIndex, "fixture directory is not hashed");
+        int i = 0;
+        while ((fs.ReadInode(dir).Flags & Ext4Inode.FlagIndex) != 0)
+        {
+            fs.CreateFile(dir, $"added-{i:D5}-with-a-name-of-some-length", [], 0x1A4);
+            i++;
+            Assert.IsTrue(i < 5000, "the index never filled up");
+            if (i == 300)
+            {
+                // Midway, with many leaves split, e2fsck checks the grown index.
+                reopened.AssertCleanAfterChanges();
+            }
+        }
+        fs.CreateFile(dir, "after-linear", [], 0x1A4);
+        string copy = reopened.AssertCleanAfterChanges();
+        Assert.AreEqual(150 + i + 1 + 2, fs.ReadDirectory(fs.ReadInode(dir)).Count);
+        StringAssert.Contains(Ext4TestImage.Debugfs(copy, "ls /dir"), "after-linear");
     }
 
     [TestMethod]

@@ -544,9 +544,9 @@ public sealed partial class Ext4FileSystem
         }
     }
 
-    private int UsableDirectoryBytes => Superblock.HasMetadataCsum ? BlockSize - Ext4Directory.TailSize : BlockSize;
+    internal int UsableDirectoryBytes => Superblock.HasMetadataCsum ? BlockSize - Ext4Directory.TailSize : BlockSize;
 
-    private void FinishDirectoryBlock(Ext4Inode dir, byte[] block)
+    internal void FinishDirectoryBlock(Ext4Inode dir, byte[] block)
     {
         if (Superblock.HasMetadataCsum)
         {
@@ -609,6 +609,17 @@ public sealed partial class Ext4FileSystem
             }
         }
         // No room: append a block holding just the new entry.
+        var fresh = new byte[BlockSize];
+        Ext4Directory.WriteEntry(fresh, 0, UsableDirectoryBytes, number, name, ft, Superblock.HasFiletype);
+        FinishDirectoryBlock(dir, fresh);
+        AppendDirectoryBlock(dir, fresh);
+        Touch(dir, modify: true);
+        WriteInode(dir);
+    }
+
+    /// <summary>Adds a finished block (checksum set) at the end of a directory; updates the inode's mapping and size, not yet written.</summary>
+    internal uint AppendDirectoryBlock(Ext4Inode dir, byte[] content)
+    {
         var (runs, mapBlocks) = MapFile(dir);
         uint nextLogical = (uint)((dir.Size + BlockSize - 1) / BlockSize);
         ulong goal = runs.Count > 0 ? runs[^1].Physical + runs[^1].Length : GoalForInode(dir.Number);
@@ -618,10 +629,7 @@ public sealed partial class Ext4FileSystem
         }
         var allocated = AllocateBlocks(1, goal, $"directory inode {dir.Number}");
         ulong newBlock = allocated[0].Start;
-        var fresh = new byte[BlockSize];
-        Ext4Directory.WriteEntry(fresh, 0, UsableDirectoryBytes, number, name, ft, Superblock.HasFiletype);
-        FinishDirectoryBlock(dir, fresh);
-        WriteBlock(newBlock, fresh);
+        WriteBlock(newBlock, content);
         if (runs.Count > 0 && runs[^1].Logical + runs[^1].Length == nextLogical && runs[^1].Physical + runs[^1].Length == newBlock && !runs[^1].Uninitialized)
         {
             runs[^1] = runs[^1] with { Length = runs[^1].Length + 1 };
@@ -632,8 +640,7 @@ public sealed partial class Ext4FileSystem
         }
         SetMapping(dir, runs, goal, $"directory inode {dir.Number}");
         dir.Size = (long)(nextLogical + 1) * BlockSize;
-        Touch(dir, modify: true);
-        WriteInode(dir);
+        return nextLogical;
     }
 
     private void RemoveEntry(Ext4Inode dir, byte[] name)
