@@ -16,16 +16,47 @@ uuid="${SAMPLE_ROOT_UUID:-6b1f6c3e-8d1a-4d8e-9a53-0c2f9e5d7a11}"
 "$here/scripts/install-test-deps.sh"
 mkdir -p "$work" "$(dirname "$out")"
 
-if [ ! -f "$rootfs/.complete" ]; then
-  if [ ! -f "$rootfs/.debootstrap-complete" ]; then
-    rm -rf "$rootfs"
+if [ ! -f "$work/rootfs.complete" ]; then
+  if [ ! -f "$work/rootfs.debootstrapped" ]; then
+    rm -rf "$rootfs" "$work"/rootfs.grub-*
     debootstrap --variant=minbase bookworm "$rootfs" "$mirror"
-    touch "$rootfs/.debootstrap-complete"
+    touch "$work/rootfs.debootstrapped"
   fi
   for d in proc sys dev; do mount --bind "/$d" "$rootfs/$d"; done
   trap 'for d in dev sys proc; do umount -l "$rootfs/$d" 2>/dev/null || true; done' EXIT
-  # grub-probe cannot see a disk from a chroot: a stand-in answers while grub-mkconfig runs.
-  cat > "$rootfs/usr/local/sbin/grub-probe" <<PROBE
+  chroot "$rootfs" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+    linux-image-amd64 initramfs-tools grub-pc-bin grub2-common systemd-sysv openssh-server waagent \
+    python3 ifupdown isc-dhcp-client netbase
+  cat > "$rootfs/etc/fstab" <<FSTAB
+UUID=$uuid / ext4 errors=remount-ro 0 1
+/swapfile none swap sw 0 0
+FSTAB
+  echo sample-debian > "$rootfs/etc/hostname"
+  # Debian's defaults, as an installer leaves them: a quiet boot the article asks to undo (R12).
+  chroot "$rootfs" apt-get clean
+  rm -rf "$rootfs/var/lib/apt/lists/"*
+  for d in dev sys proc; do umount -l "$rootfs/$d"; done
+  trap - EXIT
+  rm -f "$work/rootfs.debootstrapped"
+  touch "$work/rootfs.complete"
+fi
+
+# The boot loader's configuration and core.img are made on every run (cheap), after the packages.
+if [ ! -f "$work/rootfs.grub-$uuid" ]; then
+  for d in proc sys dev; do mount --bind "/$d" "$rootfs/$d"; done
+  trap 'for d in dev sys proc; do umount -l "$rootfs/$d" 2>/dev/null || true; done' EXIT
+  # The initramfs is made again with the final configuration, and must hold the module index
+  # without which nothing can be loaded at boot.
+  chroot "$rootfs" update-initramfs -u -k all
+  index=$(lsinitramfs "$rootfs"/boot/initrd.img-* | grep -c 'modules\.dep\.bin$' || true)
+  [ "$index" -gt 0 ] || { echo "the initramfs has no module index" >&2; exit 1; }
+  [ -f "$rootfs/etc/default/grub" ] || cp "$rootfs/usr/share/grub/default/grub" "$rootfs/etc/default/grub"
+  sed -i 's/^GRUB_CMDLINE_LINUX_DEFAULT=.*/GRUB_CMDLINE_LINUX_DEFAULT="quiet"/' "$rootfs/etc/default/grub"
+  mkdir -p "$rootfs/boot/grub"
+  # grub-probe cannot see a disk from a chroot (it would describe the build machine's own disk):
+  # a stand-in answers for the sample disk while grub-mkconfig runs, then the real one is put back.
+  mv "$rootfs/usr/sbin/grub-probe" "$rootfs/usr/sbin/grub-probe.real"
+  cat > "$rootfs/usr/sbin/grub-probe" <<PROBE
 #!/bin/sh
 for a in "\$@"; do case "\$a" in
   --target=fs_uuid) echo $uuid; exit 0;;
@@ -39,21 +70,12 @@ for a in "\$@"; do case "\$a" in
 esac; done
 echo /dev/sda1
 PROBE
-  chmod +x "$rootfs/usr/local/sbin/grub-probe"
-  chroot "$rootfs" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-    linux-image-amd64 initramfs-tools grub-pc-bin grub2-common systemd-sysv openssh-server waagent \
-    python3 ifupdown isc-dhcp-client netbase
-  cat > "$rootfs/etc/fstab" <<FSTAB
-UUID=$uuid / ext4 errors=remount-ro 0 1
-/swapfile none swap sw 0 0
-FSTAB
-  echo sample-debian > "$rootfs/etc/hostname"
-  # Debian's defaults, as an installer leaves them: a quiet boot the article asks to undo (R12).
-  [ -f "$rootfs/etc/default/grub" ] || cp "$rootfs/usr/share/grub/default/grub" "$rootfs/etc/default/grub"
-  sed -i 's/^GRUB_CMDLINE_LINUX_DEFAULT=.*/GRUB_CMDLINE_LINUX_DEFAULT="quiet"/' "$rootfs/etc/default/grub"
-  mkdir -p "$rootfs/boot/grub"
-  chroot "$rootfs" env PATH=/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin grub-mkconfig -o /boot/grub/grub.cfg
-  rm -f "$rootfs/usr/local/sbin/grub-probe"
+  chmod +x "$rootfs/usr/sbin/grub-probe"
+  chroot "$rootfs" grub-mkconfig -o /boot/grub/grub.cfg
+  mv -f "$rootfs/usr/sbin/grub-probe.real" "$rootfs/usr/sbin/grub-probe"
+  # 10_linux names the root by UUID only when /dev/disk/by-uuid shows it, which a chroot cannot.
+  sed -i "s#root=/dev/sda1#root=UUID=$uuid#" "$rootfs/boot/grub/grub.cfg"
+  grep -q "root=UUID=$uuid" "$rootfs/boot/grub/grub.cfg" || { echo "grub.cfg does not name the root by UUID" >&2; exit 1; }
   # GRUB for BIOS boot without grub-install: the modules where grub-install puts them, and a
   # core.img that finds the root file system by UUID (written to the disk's first sectors below).
   mkdir -p "$rootfs/boot/grub/i386-pc"
@@ -62,12 +84,9 @@ FSTAB
   chroot "$rootfs" grub-mkimage -O i386-pc -c /tmp/load.cfg -p /boot/grub -o /tmp/core.img biosdisk part_msdos ext2 search_fs_uuid
   mv "$rootfs/tmp/core.img" "$work/core.img"
   rm -f "$rootfs/tmp/load.cfg"
-  chroot "$rootfs" apt-get clean
-  rm -rf "$rootfs/var/lib/apt/lists/"*
   for d in dev sys proc; do umount -l "$rootfs/$d"; done
   trap - EXIT
-  rm -f "$rootfs/.debootstrap-complete"
-  touch "$rootfs/.complete"
+  touch "$work/rootfs.grub-$uuid"
 fi
 
 # A partition of 1 GiB at 1 MiB, and 300 KiB after it: the disk is not a whole number of MiB.

@@ -158,8 +158,12 @@ public sealed class InitramfsTests
         const string kernel = "6.1.0-13-amd64";
         string dir = tmp[$"lib/modules/{kernel}"];
         Directory.CreateDirectory(dir);
-        string dep = "kernel/drivers/hv/hv_vmbus.ko:\nkernel/drivers/scsi/scsi_transport_fc.ko.xz:\nkernel/drivers/scsi/hv_storvsc.ko: kernel/drivers/scsi/scsi_transport_fc.ko.xz kernel/drivers/hv/hv_vmbus.ko\nkernel/drivers/nvme/host/nvme-core.ko:\n";
-        string alias = "alias acpi*:VMBUS:* hv_vmbus\nalias vmbus:d96361baa104294db60572e2ffb1dc7f hv_storvsc\nalias pci:v*d*sv*sd*bc01sc08i02* nvme\n";
+        string dep = "kernel/drivers/hv/hv_vmbus.ko:\nkernel/drivers/scsi/scsi_transport_fc.ko.xz:\nkernel/drivers/scsi/hv_storvsc.ko: kernel/drivers/scsi/scsi_transport_fc.ko.xz kernel/drivers/hv/hv_vmbus.ko\nkernel/drivers/nvme/host/nvme-core.ko:\n"
+            + "kernel/drivers/scsi/sd_mod.ko:\nkernel/crypto/crc32c_generic.ko:\n";
+        // Aliases with '-' (udev's "scsi:t-0x00" for disks, the kernel's "crypto-crc32c") are only
+        // found under the key depmod writes, '-' turned to '_' outside character classes.
+        string alias = "alias acpi*:VMBUS:* hv_vmbus\nalias vmbus:d96361baa104294db60572e2ffb1dc7f hv_storvsc\nalias pci:v*d*sv*sd*bc01sc08i02* nvme\n"
+            + "alias scsi:t-0x00* sd_mod\nalias crypto-crc32c crc32c_generic\nalias pci:v0000[1-9]d* nvme\n";
         File.WriteAllBytes(Path.Combine(dir, "modules.dep.bin"), KmodIndexWriter.FromModulesDep(dep));
         // libkmod resolves each dependency through the file itself, so the modules must exist.
         foreach (var (module, _) in KernelModules.ParseModulesDep(dep))
@@ -179,6 +183,11 @@ public sealed class InitramfsTests
         Assert.AreEqual("hv_storvsc", resolved.StdOut.Trim(), resolved.All);
         var wildcard = ExternalTool.Run("modprobe", ["-d", tmp.Path, "-S", kernel, "-R", "acpi:VMBUS:"]);
         Assert.AreEqual("hv_vmbus", wildcard.StdOut.Trim(), wildcard.All);
+        var disk = ExternalTool.Run("modprobe", ["-d", tmp.Path, "-S", kernel, "-R", "scsi:t-0x00"]);
+        Assert.AreEqual("sd_mod", disk.StdOut.Trim(), disk.All);
+        var crypto = ExternalTool.Run("modprobe", ["-d", tmp.Path, "-S", kernel, "-R", "crypto-crc32c"]);
+        Assert.AreEqual("crc32c_generic", crypto.StdOut.Trim(), crypto.All);
+        Assert.AreEqual("pci:v0000[1-9]d*", KmodIndexWriter.NormalizeAlias("pci:v0000[1-9]d*"), "ranges in classes keep their '-'");
         var nvmeCore = ExternalTool.Run("modprobe", ["-d", tmp.Path, "-S", kernel, "--show-depends", "nvme-core"]);
         StringAssert.Contains(nvmeCore.StdOut, "nvme-core.ko");
     }

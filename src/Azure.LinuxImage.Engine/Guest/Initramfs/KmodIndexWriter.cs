@@ -128,9 +128,26 @@ public static class KmodIndexWriter
             var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
             if (parts.Length == 3 && parts[0] == "alias")
             {
-                entries.Add((parts[1], parts[2], order++));
+                entries.Add((NormalizeAlias(parts[1]), parts[2], order++));
             }
         }
         return Write(entries);
+    }
+
+    /// <summary>
+    /// Keys as depmod writes them: '-' becomes '_' outside [...] character classes. modprobe
+    /// normalises what it looks up the same way, so "crypto-crc32c" or "scsi:t-0x00" is only found
+    /// under its normalised key (without it udev cannot load sd_mod and the root disk never appears).
+    /// </summary>
+    public static string NormalizeAlias(string alias)
+    {
+        var normalized = new System.Text.StringBuilder(alias.Length);
+        bool inClass = false;
+        foreach (char c in alias)
+        {
+            inClass = c == '[' || (inClass && c != ']');
+            normalized.Append(c == '-' && !inClass ? '_' : c);
+        }
+        return normalized.ToString();
     }
 }
