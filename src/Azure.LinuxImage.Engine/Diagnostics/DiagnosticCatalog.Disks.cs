@@ -35,4 +35,23 @@ public static partial class DiagnosticCatalog
 
     public static readonly DiagnosticDescriptor ImageSizeUnsupported = Define("LIMG0151", DiagnosticSeverity.Error, "R2",
         "Image size out of range", "The image size {0} bytes is outside what a VHD can describe ({1}).");
+
+    // Disk-level validation rules of the produced image (0170–0189).
+    public static readonly DiagnosticDescriptor RuleFixedVhd = Define("LIMG0170", DiagnosticSeverity.Error, "R1",
+        "Image is a fixed VHD", "The image '{0}' is not a fixed VHD: {1}. Azure accepts only fixed-size VHD files.");
+
+    public static readonly DiagnosticDescriptor RuleWholeMiB = Define("LIMG0171", DiagnosticSeverity.Error, "R2",
+        "Virtual size is a whole number of MiB", "The image '{0}' has a virtual size of {1} bytes, which is not a whole number of MiB; Azure rejects it. The next whole MiB is {2} bytes.");
+
+    public static readonly DiagnosticDescriptor RuleFooterChecksum = Define("LIMG0172", DiagnosticSeverity.Error, "R3",
+        "Footer checksum", "The VHD footer of '{0}' has a wrong checksum (stored 0x{1:X8}, computed 0x{2:X8}).");
+
+    public static readonly DiagnosticDescriptor RuleFooterSize = Define("LIMG0173", DiagnosticSeverity.Error, "R3",
+        "Footer states the exact size", "The VHD footer of '{0}' does not state the real data size (current size {1}, original size {2}, data {3} bytes); the footer must be the last 512 bytes and state the exact size.");
+
+    public static readonly DiagnosticDescriptor RuleAzureMaxSize = Define("LIMG0174", DiagnosticSeverity.Error, "R1",
+        "Size within Azure's OS disk limit", "The image '{0}' is {1} bytes, larger than Azure's largest OS disk ({2} bytes, 4 TiB).");
+
+    public static readonly DiagnosticDescriptor RuleGeometry = Define("LIMG0175", DiagnosticSeverity.Warning, "R3",
+        "CHS geometry per specification", "The VHD footer of '{0}' has CHS geometry {1}, but the VHD specification's algorithm gives {2} for its size.");
 }

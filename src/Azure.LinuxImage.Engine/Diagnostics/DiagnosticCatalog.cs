@@ -49,4 +49,7 @@ public static partial class DiagnosticCatalog
 
     public static readonly DiagnosticDescriptor ImageNotBuilt = Define("LIMG0008", DiagnosticSeverity.Error, "-",
         "Image not built", "The image '{0}' does not exist or was not completed by the convert step; build the project again.");
+
+    public static readonly DiagnosticDescriptor PatchJournalDamaged = Define("LIMG0009", DiagnosticSeverity.Error, "-",
+        "Patch journal unusable", "The patch journal '{0}' cannot be used: {1}. Rebuild the image (dotnet build -t:Rebuild).");
 }

@@ -25,8 +25,13 @@ public sealed record VhdFooter
 
     public static ReadOnlySpan<byte> Cookie => "conectix"u8;
 
-    /// <summary>What this product writes as creator application; not "vpc " or "qemu", whose sizes readers take from CHS geometry.</summary>
-    public const string ProductCreator = "limg";
+    /// <summary>
+    /// The creator application this product writes. Readers disagree on whether the footer's size or
+    /// its CHS geometry is the disk's size; qemu trusts the size only for a fixed list of creators
+    /// (Hyper-V's "win ", "qem2", "d2v ", ...), Virtual PC trusts geometry. Writing Hyper-V's tag makes
+    /// every reader, Azure's included, take the exact size we state (R3).
+    /// </summary>
+    public const string ProductCreator = "win ";
 
     public static readonly DateTime Epoch = new(2000, 1, 1, 0, 0, 0, DateTimeKind.Utc);
 
@@ -40,7 +45,7 @@ public sealed record VhdFooter
 
     public string CreatorApplication { get; init; } = ProductCreator;
 
-    public uint CreatorVersion { get; init; } = 0x00010000;
+    public uint CreatorVersion { get; init; } = 0x000A0000;
 
     public uint CreatorHostOs { get; init; } = HostWindows;
 

@@ -1,0 +1,25 @@
+using System.CommandLine;
+using Azure.LinuxImage.Engine.Conversion;
+
+namespace Azure.LinuxImage.Cli.Commands;
+
+internal static class AlignCommand
+{
+    public static Command Create(CommonOptions common)
+    {
+        var image = new Argument<string>("image") { Description = "The fixed VHD written by convert." };
+        var state = new Option<string>("--state") { Description = "The state file written by convert.", Required = true };
+        var sizeMiB = new Option<long?>("--image-size-mib") { Description = "Grow the virtual disk to this many MiB (never below the source's size)." };
+        var command = new Command("align", "Give the fixed VHD its final whole-MiB virtual size, in place.") { image, state, sizeMiB };
+        common.AddTo(command);
+        command.SetAction(result => common.Run(result, writer =>
+        {
+            var aligned = FixedVhdAligner.Align(result.GetValue(image)!, result.GetValue(state)!, result.GetValue(sizeMiB));
+            writer.Info(aligned.Changed
+                ? $"linuximage: resized the virtual disk from {aligned.PreviousSize} to {aligned.VirtualSize} bytes ({aligned.VirtualSize / ImageSizing.MiB} MiB)"
+                : $"linuximage: the virtual disk is {aligned.VirtualSize} bytes ({aligned.VirtualSize / ImageSizing.MiB} MiB)");
+            return 0;
+        }));
+        return command;
+    }
+}

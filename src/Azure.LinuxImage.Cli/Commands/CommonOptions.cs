@@ -1,0 +1,70 @@
+using System.CommandLine;
+using Azure.LinuxImage.Cli.Output;
+using Azure.LinuxImage.Engine.Diagnostics;
+
+namespace Azure.LinuxImage.Cli.Commands;
+
+/// <summary>Options every command takes: the project to blame in diagnostics and MSBuild's warning controls.</summary>
+internal sealed class CommonOptions
+{
+    public Option<string?> Project { get; } = new("--project") { Description = "The .imgproj that diagnostics without a file of their own point to." };
+
+    public Option<string?> NoWarn { get; } = new("--no-warn") { Description = "Warning codes to suppress (';'-separated), as MSBuild's NoWarn." };
+
+    public Option<string?> WarningsAsErrors { get; } = new("--warnings-as-errors") { Description = "Warning codes to report as errors." };
+
+    public Option<string?> WarningsNotAsErrors { get; } = new("--warnings-not-as-errors") { Description = "Warning codes kept as warnings under --treat-warnings-as-errors." };
+
+    public Option<bool> TreatWarningsAsErrors { get; } = new("--treat-warnings-as-errors") { Description = "Report every warning as an error." };
+
+    public void AddTo(Command command)
+    {
+        command.Options.Add(Project);
+        command.Options.Add(NoWarn);
+        command.Options.Add(WarningsAsErrors);
+        command.Options.Add(WarningsNotAsErrors);
+        command.Options.Add(TreatWarningsAsErrors);
+    }
+
+    public DiagnosticWriter CreateWriter(ParseResult result) =>
+        new(CreateOptions(result), result.GetValue(Project), Console.Out);
+
+    public DiagnosticOptions CreateOptions(ParseResult result)
+    {
+        var options = new DiagnosticOptions { TreatWarningsAsErrors = result.GetValue(TreatWarningsAsErrors) };
+        options.NoWarn.UnionWith(DiagnosticOptions.SplitCodes(result.GetValue(NoWarn)));
+        options.WarningsAsErrors.UnionWith(DiagnosticOptions.SplitCodes(result.GetValue(WarningsAsErrors)));
+        options.WarningsNotAsErrors.UnionWith(DiagnosticOptions.SplitCodes(result.GetValue(WarningsNotAsErrors)));
+        return options;
+    }
+
+    /// <summary>
+    /// Runs a command body: product failures become their diagnostic, anything else an internal
+    /// error with the details on standard error (never a bare stack trace as the only output).
+    /// </summary>
+    public int Run(ParseResult result, Func<DiagnosticWriter, int> body)
+    {
+        var writer = CreateWriter(result);
+        try
+        {
+            int code = body(writer);
+            return Math.Max(code, writer.ExitCode);
+        }
+        catch (LinuxImageException e)
+        {
+            writer.Report(e.ToDiagnostic());
+            return 1;
+        }
+        catch (OperationCanceledException)
+        {
+            Console.Error.WriteLine("linuximage: cancelled");
+            return 2;
+        }
+        catch (Exception e)
+        {
+            writer.Report(Diagnostic.Create(DiagnosticCatalog.InternalError, null, e.GetType().Name, e.Message));
+            Console.Error.WriteLine(e);
+            return 1;
+        }
+    }
+}

@@ -1,0 +1,41 @@
+using System.CommandLine;
+using Azure.LinuxImage.Cli.Output;
+using Azure.LinuxImage.Engine.Conversion;
+using Azure.LinuxImage.Engine.Disks;
+
+namespace Azure.LinuxImage.Cli.Commands;
+
+internal static class ConvertCommand
+{
+    public static Command Create(CommonOptions common)
+    {
+        var source = new Argument<string>("source") { Description = "The source disk (VHD, VHDX, raw, qcow2, VMDK, VDI)." };
+        var output = new Argument<string>("output") { Description = "The fixed VHD to write." };
+        var format = new Option<string?>("--source-format") { Description = "Force the source format (only 'raw' is ever needed: the others are detected)." };
+        var state = new Option<string?>("--state") { Description = "Where to record the image's state for the align and patch steps." };
+        var stale = new Option<string[]>("--invalidate") { Description = "Files describing the previous image, deleted before it is replaced.", AllowMultipleArgumentsPerToken = false };
+        var inputs = new Option<string?>("--inputs-file") { Description = "Write every file the source consists of (image, parents, extents) to this file, one per line." };
+        var command = new Command("convert", "Convert a disk image to a fixed VHD whose size is a whole number of MiB.") { source, output, format, state, stale, inputs };
+        common.AddTo(command);
+        command.SetAction(result => common.Run(result, writer =>
+        {
+            var progress = new ProgressPrinter("converting", Console.Out);
+            var conversion = FixedVhdConverter.Convert(new ConvertOptions(result.GetValue(source)!, result.GetValue(output)!)
+            {
+                SourceFormat = DiskImageOpener.ParseFormatName(result.GetValue(format)),
+                StatePath = result.GetValue(state),
+                StaleFiles = result.GetValue(stale) ?? [],
+                Progress = progress,
+            });
+            writer.Report(conversion.Warnings);
+            if (result.GetValue(inputs) is { } inputsFile)
+            {
+                AtomicFile.WriteAllBytes(inputsFile, System.Text.Encoding.UTF8.GetBytes(string.Join('\n', conversion.InputFiles) + "\n"));
+            }
+            writer.Info($"linuximage: converted {conversion.SourceFormat} disk of {conversion.SourceSize} bytes to a fixed VHD of {conversion.VirtualSize} bytes " +
+                $"({Size.Format(conversion.DataBytesRead)} read, {Size.Format(conversion.DataBytesWritten)} written): {Path.GetFullPath(result.GetValue(output)!)}");
+            return 0;
+        }));
+        return command;
+    }
+}

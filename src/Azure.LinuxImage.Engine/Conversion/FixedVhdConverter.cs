@@ -1,0 +1,201 @@
+using System.Buffers;
+using System.Threading.Channels;
+using Azure.LinuxImage.Engine.Diagnostics;
+using Azure.LinuxImage.Engine.Disks;
+using Azure.LinuxImage.Engine.Disks.Vhd;
+using Microsoft.Win32.SafeHandles;
+
+namespace Azure.LinuxImage.Engine.Conversion;
+
+public sealed record ConversionProgress(long BytesDone, long BytesTotal);
+
+public sealed record ConvertOptions(string SourcePath, string OutputPath)
+{
+    public DiskFormat? SourceFormat { get; init; }
+
+    public IProgress<ConversionProgress>? Progress { get; init; }
+
+    /// <summary>Files that describe the previous output (patch journal, image state): removed before the new image replaces it.</summary>
+    public IReadOnlyList<string> StaleFiles { get; init; } = [];
+
+    public string? StatePath { get; init; }
+
+    public DateTime? Timestamp { get; init; }
+}
+
+public sealed record ConversionResult(
+    DiskFormat SourceFormat,
+    long SourceSize,
+    long VirtualSize,
+    long DataBytesRead,
+    long DataBytesWritten,
+    Guid UniqueId,
+    IReadOnlyList<string> InputFiles,
+    IReadOnlyList<Diagnostic> Warnings);
+
+/// <summary>
+/// Turns a disk of any readable format into a fixed VHD whose virtual size is the source size
+/// rounded up to a whole MiB (R1, R2, R3, R15). Only allocated source ranges are read and only
+/// non-zero data is written, so the output is as sparse as the source. The image is built under a
+/// temporary name and renamed into place only when complete: a build killed at any moment leaves
+/// either the old image or none.
+/// </summary>
+public static class FixedVhdConverter
+{
+    private const int ChunkSize = 4 * 1024 * 1024;
+    private const int ZeroCheckGranularity = 64 * 1024;
+    private const int BuffersInFlight = 4;
+
+    public static ConversionResult Convert(ConvertOptions options, CancellationToken cancellationToken = default)
+    {
+        using var source = DiskImageOpener.Open(options.SourcePath, options.SourceFormat);
+        string output = Path.GetFullPath(options.OutputPath);
+        if (source.Files.Any(f => string.Equals(Path.GetFullPath(f), output, OperatingSystem.IsWindows() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal)))
+        {
+            throw new LinuxImageException(DiagnosticCatalog.SourceIsOutput, source.Path, source.Path);
+        }
+        long virtualSize = ImageSizing.TargetSize(source.Length, null);
+        var uniqueId = Guid.NewGuid();
+        var footer = VhdFooter.CreateFixed(virtualSize, uniqueId, options.Timestamp ?? BuildTimestamp());
+
+        Directory.CreateDirectory(Path.GetDirectoryName(output)!);
+        string temp = AtomicFile.TempNameFor(output);
+        long read;
+        long written;
+        try
+        {
+            using (var handle = File.OpenHandle(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, FileOptions.None, 0))
+            {
+                RandomAccess.SetLength(handle, virtualSize + VhdFooter.Size);
+                (read, written) = CopyData(source, handle, options.Progress, cancellationToken);
+                RandomAccess.Write(handle, footer.ToBytes(), virtualSize);
+                RandomAccess.FlushToDisk(handle);
+            }
+            // The previous image's journal and state must go before it is replaced: a journal applied
+            // to a new image would write old bytes into it.
+            foreach (string stale in options.StaleFiles)
+            {
+                File.Delete(stale);
+            }
+            File.Move(temp, output, overwrite: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            AtomicFile.TryDelete(temp);
+            throw new LinuxImageException(DiagnosticCatalog.OutputWriteFailed, output, e, output, e.Message);
+        }
+        catch
+        {
+            AtomicFile.TryDelete(temp);
+            throw;
+        }
+        options.Progress?.Report(new ConversionProgress(read, read));
+        if (options.StatePath is not null)
+        {
+            new ImageState { SourceSize = source.Length, VirtualSize = virtualSize, UniqueId = uniqueId }.Save(options.StatePath);
+        }
+        return new ConversionResult(source.Format, source.Length, virtualSize, read, written, uniqueId, source.Files, source.Warnings);
+    }
+
+    /// <summary>SOURCE_DATE_EPOCH makes the footer's timestamp reproducible, as reproducible-builds tools expect.</summary>
+    public static DateTime BuildTimestamp()
+    {
+        string? epoch = Environment.GetEnvironmentVariable("SOURCE_DATE_EPOCH");
+        return long.TryParse(epoch, out long seconds) && seconds >= 0
+            ? DateTimeOffset.FromUnixTimeSeconds(seconds).UtcDateTime
+            : DateTime.UtcNow;
+    }
+
+    /// <summary>
+    /// Reads allocated extents on this thread while a second one writes, so the source and the
+    /// output disk are busy at the same time.
+    /// </summary>
+    private static (long Read, long Written) CopyData(IDiskImage source, SafeFileHandle output, IProgress<ConversionProgress>? progress, CancellationToken cancellationToken)
+    {
+        var extents = DiskExtents.Clip(DiskExtents.Coalesce(source.GetAllocatedExtents()), source.Length).ToList();
+        long total = extents.Sum(e => e.Length);
+        var channel = Channel.CreateBounded<(byte[] Buffer, long Offset, int Length)>(BuffersInFlight);
+        var pool = ArrayPool<byte>.Shared;
+        long written = 0;
+        var writer = Task.Run(async () =>
+        {
+            await foreach (var (buffer, offset, length) in channel.Reader.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
+            {
+                try
+                {
+                    written += WriteNonZero(output, buffer.AsSpan(0, length), offset);
+                }
+                finally
+                {
+                    pool.Return(buffer);
+                }
+            }
+        }, CancellationToken.None);
+
+        long read = 0;
+        var lastReport = Environment.TickCount64;
+        try
+        {
+            foreach (var extent in extents)
+            {
+                for (long at = extent.Offset; at < extent.End;)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    if (writer.IsFaulted)
+                    {
+                        break;
+                    }
+                    // Chunks aligned to the chunk size keep reads and writes on block boundaries.
+                    long chunkEnd = Math.Min(extent.End, ((at / ChunkSize) + 1) * ChunkSize);
+                    int length = (int)(chunkEnd - at);
+                    byte[] buffer = pool.Rent(ChunkSize);
+                    source.ReadAt(at, buffer.AsSpan(0, length));
+                    channel.Writer.WriteAsync((buffer, at, length), cancellationToken).AsTask().GetAwaiter().GetResult();
+                    read += length;
+                    at = chunkEnd;
+                    if (progress is not null && Environment.TickCount64 - lastReport >= 1000)
+                    {
+                        lastReport = Environment.TickCount64;
+                        progress.Report(new ConversionProgress(read, total));
+                    }
+                }
+            }
+        }
+        finally
+        {
+            channel.Writer.TryComplete();
+            writer.GetAwaiter().GetResult();
+        }
+        return (read, written);
+    }
+
+    private static long WriteNonZero(SafeFileHandle output, ReadOnlySpan<byte> data, long offset)
+    {
+        long written = 0;
+        int position = 0;
+        while (position < data.Length)
+        {
+            // Skip zero runs; write runs of non-zero granules in one call.
+            int granule = Math.Min(ZeroCheckGranularity - (int)((offset + position) % ZeroCheckGranularity), data.Length - position);
+            if (!data.Slice(position, granule).ContainsAnyExcept((byte)0))
+            {
+                position += granule;
+                continue;
+            }
+            int runStart = position;
+            position += granule;
+            while (position < data.Length)
+            {
+                int g = Math.Min(ZeroCheckGranularity, data.Length - position);
+                if (!data.Slice(position, g).ContainsAnyExcept((byte)0))
+                {
+                    break;
+                }
+                position += g;
+            }
+            RandomAccess.Write(output, data[runStart..position], offset + runStart);
+            written += position - runStart;
+        }
+        return written;
+    }
+}

@@ -1,0 +1,114 @@
+using System;
+using System.IO;
+using System.Text;
+using Microsoft.Build.Framework;
+using Microsoft.Build.Utilities;
+
+namespace Azure.LinuxImage.Tasks
+{
+    /// <summary>
+    /// Base of every task: runs the engine's command-line tool (linuximage.dll) under the dotnet host
+    /// that runs MSBuild, with its arguments in a response file. Running out of process keeps our
+    /// dependencies away from MSBuild's, releases files and memory when the work ends, and lets
+    /// Ctrl+C kill the work at once (ToolTask kills the process tree). The tool prints diagnostics in
+    /// MSBuild's canonical form, which ToolTask turns into errors and warnings.
+    /// </summary>
+    public abstract class LinuxImageToolTask : ToolTask
+    {
+        /// <summary>Path of linuximage.dll inside the SDK package.</summary>
+        [Required]
+        public string ToolAssembly { get; set; } = string.Empty;
+
+        /// <summary>The dotnet host; defaults to DOTNET_HOST_PATH (set by the .NET SDK), then dotnet on PATH.</summary>
+        public string? DotNetHostPath { get; set; }
+
+        public string? ProjectFile { get; set; }
+
+        public string? NoWarn { get; set; }
+
+        public string? WarningsAsErrors { get; set; }
+
+        public string? WarningsNotAsErrors { get; set; }
+
+        public bool TreatWarningsAsErrors { get; set; }
+
+        /// <summary>The tool's subcommand (convert, align, patch, validate).</summary>
+        protected abstract string Command { get; }
+
+        protected override string ToolName => IsWindows ? "dotnet.exe" : "dotnet";
+
+        protected override Encoding ResponseFileEncoding => new UTF8Encoding(encoderShouldEmitUTF8Identifier: false);
+
+        protected override MessageImportance StandardOutputLoggingImportance => MessageImportance.Normal;
+
+        private static bool IsWindows => Path.DirectorySeparatorChar == '\\';
+
+        protected override string GenerateFullPathToTool()
+        {
+            string? host = !string.IsNullOrEmpty(DotNetHostPath) ? DotNetHostPath : Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
+            if (!string.IsNullOrEmpty(host) && File.Exists(host))
+            {
+                return host!;
+            }
+            foreach (string dir in (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(Path.PathSeparator))
+            {
+                try
+                {
+                    string candidate = Path.Combine(dir.Trim('"'), ToolName);
+                    if (File.Exists(candidate))
+                    {
+                        return candidate;
+                    }
+                }
+                catch (ArgumentException)
+                {
+                }
+            }
+            return ToolName;
+        }
+
+        protected override bool ValidateParameters()
+        {
+            if (!File.Exists(ToolAssembly))
+            {
+                Log.LogError(null, "LIMG0010", null, ProjectFile, 0, 0, 0, 0,
+                    "The linuximage tool was not found at '{0}'; the Azure.LinuxImage.Sdk package is incomplete. Restore it again.", ToolAssembly);
+                return false;
+            }
+            return base.ValidateParameters();
+        }
+
+        /// <summary>Only the tool's path is on the command line: everything else goes in the response file.</summary>
+        protected override string GenerateCommandLineCommands()
+        {
+            var builder = new CommandLineBuilder();
+            builder.AppendFileNameIfNotNull(ToolAssembly);
+            return builder.ToString();
+        }
+
+        protected override string GenerateResponseFileCommands()
+        {
+            var args = new ResponseFileBuilder();
+            args.Add(Command);
+            AppendArguments(args);
+            args.AddOption("--project", ProjectFile);
+            args.AddOption("--no-warn", NoWarn);
+            args.AddOption("--warnings-as-errors", WarningsAsErrors);
+            args.AddOption("--warnings-not-as-errors", WarningsNotAsErrors);
+            if (TreatWarningsAsErrors)
+            {
+                args.Add("--treat-warnings-as-errors");
+            }
+            return args.ToString();
+        }
+
+        protected abstract void AppendArguments(ResponseFileBuilder args);
+
+        /// <summary>Progress lines are shown at minimal verbosity too: long disk work should never look hung.</summary>
+        protected override void LogEventsFromTextOutput(string singleLine, MessageImportance messageImportance)
+        {
+            bool progress = singleLine.StartsWith("linuximage: ", StringComparison.Ordinal);
+            base.LogEventsFromTextOutput(singleLine, progress ? MessageImportance.High : messageImportance);
+        }
+    }
+}
