@@ -30,13 +30,14 @@ public sealed class VhdxFormatTests
     {
         using var dir = new TempDir("vhdx-4k");
         string raw = FormatFixtures.CreateRawSource(dir);
-        // qemu-img cannot create 4 KiB-sector VHDX, but reads it; a small disk's BAT has the same
-        // layout for both sector sizes, so patching the metadata item gives a valid 4Kn disk.
+        // qemu-img can neither create nor read 4 KiB-sector VHDX; a small disk's BAT has the same
+        // layout for both sector sizes, so patching the metadata item gives a valid 4Kn disk whose
+        // data must equal the raw disk it came from.
         ExternalTool.RunChecked("qemu-img", "resize", "-f", "raw", raw, "65M");
         string image = dir["disk.vhdx"];
         FormatFixtures.Convert(raw, image, "vhdx");
         PatchLogicalSectorSize(image, 4096);
-        FormatFixtures.AssertSameAsQemu(dir, image, DiskFormat.Vhdx);
+        FormatFixtures.AssertSameAsQemu(dir, image, DiskFormat.Vhdx, rawReference: raw);
         using var disk = DiskImageOpener.Open(image);
         Assert.AreEqual(4096, ((VhdxDiskImage)disk).Metadata.LogicalSectorSize);
     }
