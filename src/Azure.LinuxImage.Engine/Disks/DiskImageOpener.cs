@@ -4,7 +4,7 @@ using Azure.LinuxImage.Engine.Disks.Raw;
 //U using Azure.LinuxImage.Engine.Disks.Vdi;
 using Azure.LinuxImage.Engine.Disks.Vhd;
 using Azure.LinuxImage.Engine.Disks.Vhdx;
-//U using Azure.LinuxImage.Engine.Disks.Vmdk;
+using Azure.LinuxImage.Engine.Disks.Vmdk;
 using Azure.LinuxImage.Engine.IO;
 
 namespace Azure.LinuxImage.Engine.Disks;
@@ -22,7 +22,7 @@ public static class DiskImageOpener
     [
         new VhdxReader(),
         new Qcow2Reader(),
-        // VmdkReader
+        new VmdkReader(),
         // VdiReader
         new VhdReader(),
     ];

@@ -17,11 +17,16 @@ internal static class Decompression
     }
 
     /// <summary>
-    /// Fills <paramref name="output"/> completely from <paramref name="compressed"/>. Trailing bytes
-    /// after the stream (sector padding) are ignored, as qemu does.
+    /// Fills <paramref name="output"/> from <paramref name="compressed"/>; at least
+    /// <paramref name="minimum"/> bytes (default: all) must come out, the rest is zeroed. Trailing
+    /// bytes after the stream (sector padding) are ignored, as qemu does.
     /// </summary>
-    public static void Decompress(Codec codec, byte[] compressed, int compressedLength, Span<byte> output, string path, string what, long fileOffset)
+    public static void Decompress(Codec codec, byte[] compressed, int compressedLength, Span<byte> output, string path, string what, long fileOffset, int minimum = -1)
     {
+        if (minimum < 0)
+        {
+            minimum = output.Length;
+        }
         try
         {
             using var input = new MemoryStream(compressed, 0, compressedLength, writable: false);
@@ -35,6 +40,11 @@ internal static class Decompression
             while (done < output.Length)
             {
                 int n = stream.Read(output[done..]);
+                if (n == 0 && done >= minimum)
+                {
+                    output[done..].Clear();
+                    return;
+                }
                 if (n == 0)
                 {
                     throw new LinuxImageException(DiagnosticCatalog.CompressedDataInvalid, path, path, what, fileOffset,
