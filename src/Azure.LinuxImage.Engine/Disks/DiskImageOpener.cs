@@ -1,7 +1,7 @@
 using Azure.LinuxImage.Engine.Diagnostics;
 using Azure.LinuxImage.Engine.Disks.Qcow2;
 using Azure.LinuxImage.Engine.Disks.Raw;
-//U using Azure.LinuxImage.Engine.Disks.Vdi;
+using Azure.LinuxImage.Engine.Disks.Vdi;
 using Azure.LinuxImage.Engine.Disks.Vhd;
 using Azure.LinuxImage.Engine.Disks.Vhdx;
 using Azure.LinuxImage.Engine.Disks.Vmdk;
@@ -23,7 +23,7 @@ public static class DiskImageOpener
         new VhdxReader(),
         new Qcow2Reader(),
         new VmdkReader(),
-        // VdiReader
+        new VdiReader(),
         new VhdReader(),
     ];
 
