@@ -320,12 +320,19 @@ public sealed class Qcow2DiskImage : IDiskImage, IBlockMapper
 
     private IEnumerable<DiskExtent> OwnExtents()
     {
+        // Two L1 entries naming one L2 table would let a small file describe endless work (and never happens in the active layer).
+        var seen = new HashSet<ulong>();
         for (long i = 0; i < l1.Length; i++)
         {
             var table = L2Table(i);
             if (table is null)
             {
                 continue;
+            }
+            if (!seen.Add(l1[i] & OffsetMask))
+            {
+                throw new LinuxImageException(DiagnosticCatalog.DiskCorrupt, Path, Path,
+                    $"L1 entries {i} and an earlier one name the same L2 table at file offset {l1[i] & OffsetMask}");
             }
             for (int j = 0; j < l2Entries; j++)
             {

@@ -15,7 +15,8 @@ internal sealed class VmdkSparseExtent
     public const uint GrainZeroed = 1;
 
     private const ulong MaxGrainSectors = 1 << 16;
-    private const uint MaxGtesPerGt = 1 << 16;
+    // The specification fixes 512 entries per table; qemu refuses more.
+    private const uint MaxGtesPerGt = 512;
     private const int MaxCachedTables = 4096;
 
     private readonly uint[] directory;
@@ -200,12 +201,19 @@ internal sealed class VmdkSparseExtent
     public IEnumerable<(long Offset, long Length)> AllocatedGrains()
     {
         long grainCount = (CapacityBytes + GrainBytes - 1) / GrainBytes;
+        // Two directory entries naming one table would let a small file describe endless work.
+        var seen = new HashSet<uint>();
         for (long t = 0; t < directory.Length; t++)
         {
             var table = Table(t);
             if (table is null)
             {
                 continue;
+            }
+            if (!seen.Add(directory[t]))
+            {
+                throw new LinuxImageException(DiagnosticCatalog.DiskCorrupt, File.Path, File.Path,
+                    $"grain directory entry {t} names the grain table at sector {directory[t]}, which another entry names too");
             }
             for (int i = 0; i < table.Length; i++)
             {
