@@ -119,6 +119,42 @@ public sealed class VmdkFormatTests
         Assert.IsTrue(e.Descriptor.Code is "LIMG0101" or "LIMG0102", e.Message);
     }
 
+    [TestMethod]
+    public void Delta_chain_that_loops_is_an_error()
+    {
+        using var dir = new TempDir("vmdk-loop");
+        ExternalTool.RunChecked("qemu-img", "create", "-f", "vmdk", dir["x.vmdk"], "1M");
+        ExternalTool.RunChecked("qemu-img", "create", "-f", "vmdk", dir["y.vmdk"], "1M");
+        File.WriteAllText(dir["a.vmdk"], Descriptor("b.vmdk", "x.vmdk"));
+        File.WriteAllText(dir["b.vmdk"], Descriptor("a.vmdk", "y.vmdk"));
+        var e = Assert.ThrowsExactly<LinuxImageException>(() => DiskImageOpener.Open(dir["a.vmdk"]).Dispose());
+        Assert.AreEqual("LIMG0105", e.Descriptor.Code, e.Message);
+    }
+
+    [TestMethod]
+    public void Sizes_near_2_to_the_64_are_errors()
+    {
+        using var dir = new TempDir("vmdk-huge");
+        File.WriteAllText(dir["zero.vmdk"], "# Disk DescriptorFile\nversion=1\nCID=fffffffe\nparentCID=ffffffff\ncreateType=\"monolithicFlat\"\n"
+            + "RW 18446744073709551000 ZERO\n");
+        VhdxFormatTests.AssertError(dir["zero.vmdk"], "LIMG0205");
+
+        ExternalTool.RunChecked("qemu-img", "create", "-f", "vmdk", dir["sparse.vmdk"], "1M");
+        var bytes = File.ReadAllBytes(dir["sparse.vmdk"]);
+        BitConverter.TryWriteBytes(bytes.AsSpan(12), ulong.MaxValue - 7); // capacity in sectors
+        File.WriteAllBytes(dir["sparse.vmdk"], bytes);
+        File.WriteAllText(dir["desc.vmdk"], "# Disk DescriptorFile\nversion=1\nCID=fffffffe\nparentCID=ffffffff\ncreateType=\"twoGbMaxExtentSparse\"\n"
+            + "RW 2048 SPARSE \"sparse.vmdk\"\n");
+        // The damaged file is the extent, and the error names it.
+        var e = Assert.ThrowsExactly<LinuxImageException>(() => VhdxFormatTests.ReadAll(dir["desc.vmdk"]));
+        Assert.AreEqual("LIMG0102", e.Descriptor.Code, e.Message);
+        Assert.AreEqual(dir["sparse.vmdk"], e.File);
+    }
+
+    private static string Descriptor(string parent, string extent) =>
+        "# Disk DescriptorFile\nversion=1\nCID=12345678\nparentCID=12345678\ncreateType=\"twoGbMaxExtentSparse\"\n"
+        + $"parentFileNameHint=\"{parent}\"\nRW 2048 SPARSE \"{extent}\"\n";
+
     private static int FindGrainMarker(byte[] bytes, long lba)
     {
         for (int at = 512; at + 12 < bytes.Length; at += 512)
