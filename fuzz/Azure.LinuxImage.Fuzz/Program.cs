@@ -169,7 +169,7 @@ public static class Program
             }
         }
         Directory.Delete(work, recursive: true);
-        Console.WriteLine($"{count} inputs in {clock.Elapsed.TotalSeconds:F0} s; {bugs} escaped as non-LIMG exceptions; slowest {slowest} ms; most allocated by one input {mostAllocated / 1024 / 1024} MiB");
+        Console.WriteLine($"{count} inputs in {clock.Elapsed.TotalSeconds:F0} s; {bugs} escaped as non-LIMG exceptions; slowest {slowest} ms; most allocated by one input {mostAllocated / 1024} KiB");
         foreach (var (key, n) in outcomes.OrderBy(o => o.Key, StringComparer.Ordinal))
         {
             Console.WriteLine($"  {key}: {n}");

@@ -17,7 +17,9 @@ q -O qcow2 -c -o cluster_size=4096 "$raw" "$out/deflate.qcow2"
 q -O qcow2 -c -o cluster_size=4096,compression_type=zstd "$raw" "$out/zstd.qcow2"
 q -O qcow2 -o extended_l2=on,cluster_size=16384 "$raw" "$out/extl2.qcow2"
 q -O vhdx -o block_size=1M,log_size=1M "$raw" "$out/dynamic.vhdx"
-q -O vmdk -o subformat=monolithicSparse "$raw" "$out/sparse.vmdk"
-q -O vmdk -o subformat=streamOptimized "$raw" "$out/stream.vmdk"
+# The harness writes each input to input.<ext>; a VMDK's embedded descriptor names its own file, so
+# the VMDK seeds are made under that name.
+q -O vmdk -o subformat=monolithicSparse "$raw" "$tmp/input.vmdk" && mv "$tmp/input.vmdk" "$out/sparse.vmdk"
+q -O vmdk -o subformat=streamOptimized "$raw" "$tmp/input.vmdk" && mv "$tmp/input.vmdk" "$out/stream.vmdk"
 q -O vdi "$raw" "$out/dynamic.vdi"
 ls -la "$out"
