@@ -140,7 +140,9 @@ public sealed class VmdkDiskImage : IDiskImage, IBlockMapper
             IDiskImage? parent = null;
             if (descriptor.HasParent)
             {
-                parent = context.OpenParent(path, [descriptor.ParentFileNameHint ?? string.Empty]);
+                // VMware writes absolute hints (often Windows paths): the file name next to the child is the fallback.
+                string hint = descriptor.ParentFileNameHint ?? string.Empty;
+                parent = context.OpenParent(path, [hint, System.IO.Path.GetFileName(hint.Replace('\\', '/'))]);
             }
             return new VmdkDiskImage(path, descriptor, files, [.. extents], start, parent);
         }
