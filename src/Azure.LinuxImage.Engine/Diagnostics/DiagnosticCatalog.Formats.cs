@@ -13,8 +13,8 @@ public static partial class DiagnosticCatalog
     public static readonly DiagnosticDescriptor CompressedDataInvalid = Define("LIMG0202", DiagnosticSeverity.Error, "R1",
         "Compressed data does not decompress", "'{0}' is damaged: the compressed {1} at file offset {2} does not decompress ({3}).");
 
-    public static readonly DiagnosticDescriptor VhdxLogNotEmpty = Define("LIMG0203", DiagnosticSeverity.Error, "R1",
-        "VHDX log not replayed", "'{0}' has {1} log entries that were never applied: the disk was not closed cleanly (the VM crashed or the host lost power). The SDK never writes its source, so it cannot replay the log. Fix it by attaching the disk once in Hyper-V (Mount-VHD / Dismount-VHD), or run 'qemu-img check -r all' on it (qemu replays the log when it opens the file for writing), then build again.");
+    public static readonly DiagnosticDescriptor VhdxLogReplayed = Define("LIMG0203", DiagnosticSeverity.Warning, "R1",
+        "VHDX log replayed in memory", "'{0}' was not closed cleanly (the VM crashed or the host lost power): {1} log entries were replayed in memory to read it. The source file was not changed; attach it once in Hyper-V or run 'qemu-img check -r all' on it to apply the log to the file.");
 
     public static readonly DiagnosticDescriptor VhdxHeadersInvalid = Define("LIMG0204", DiagnosticSeverity.Error, "R1",
         "VHDX headers damaged", "'{0}' has no valid VHDX header or region table: {1}");

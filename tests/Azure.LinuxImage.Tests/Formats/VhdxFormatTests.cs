@@ -56,47 +56,124 @@ public sealed class VhdxFormatTests
     }
 
     [TestMethod]
-    public void A_non_empty_log_is_refused_with_how_to_fix_it()
+    public void A_non_empty_log_is_replayed_in_memory_as_qemu_replays_it_into_the_file()
     {
         using var dir = new TempDir("vhdx-log");
         string raw = FormatFixtures.CreateRawSource(dir);
         string image = dir["disk.vhdx"];
-        FormatFixtures.Convert(raw, image, "vhdx");
-        // Build a log entry by hand (VHDX specification 2.3): a header with a zero descriptor, set the
-        // log GUID in the current header and fix its CRC-32C. This is what a crash after logging leaves.
-        var logGuid = Guid.NewGuid();
-        using (var stream = new FileStream(image, FileMode.Open, FileAccess.ReadWrite))
+        FormatFixtures.Convert(raw, image, "vhdx", "-o", "block_size=1M");
+        long batOffset;
+        long block3Payload;
+        using (var file = SourceFile.Open(image))
         {
-            var header = new byte[4096];
-            stream.Position = VhdxHeader.FirstOffset;
-            stream.ReadExactly(header);
-            long logOffset = (long)BinaryPrimitives.ReadUInt64LittleEndian(header.AsSpan(72));
-            var entry = new byte[4096];
-            BinaryPrimitives.WriteUInt32LittleEndian(entry, VhdxLog.EntrySignature);
-            BinaryPrimitives.WriteUInt32LittleEndian(entry.AsSpan(8), 4096);
-            BinaryPrimitives.WriteUInt64LittleEndian(entry.AsSpan(16), 1);
-            logGuid.TryWriteBytes(entry.AsSpan(32, 16));
-            BinaryPrimitives.WriteUInt64LittleEndian(entry.AsSpan(48), (ulong)stream.Length);
-            BinaryPrimitives.WriteUInt64LittleEndian(entry.AsSpan(56), (ulong)stream.Length);
-            BinaryPrimitives.WriteUInt32LittleEndian(entry.AsSpan(4), Crc32C.Compute(entry));
-            stream.Position = logOffset;
-            stream.Write(entry);
-            foreach (long at in new[] { VhdxHeader.FirstOffset, VhdxHeader.SecondOffset })
-            {
-                stream.Position = at;
-                stream.ReadExactly(header);
-                logGuid.TryWriteBytes(header.AsSpan(48, 16));
-                BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(4), 0);
-                BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(4), Crc32C.Compute(header));
-                stream.Position = at;
-                stream.Write(header);
-            }
+            batOffset = VhdxRegionTable.Read(file).Single(r => r.Id == VhdxRegionTable.BatRegion).Offset;
         }
-        var e = AssertError(image, "LIMG0203");
-        StringAssert.Contains(e.Message, "qemu-img check -r all");
-        // The documented fix works: qemu replays the log when it opens the file for writing.
+        var batSector = new byte[4096];
+        using (var s = new FileStream(image, FileMode.Open, FileAccess.Read))
+        {
+            s.Position = batOffset;
+            s.ReadExactly(batSector);
+        }
+        block3Payload = (long)(BinaryPrimitives.ReadUInt64LittleEndian(batSector.AsSpan(3 * 8)) & ~((1UL << 20) - 1));
+        Assert.AreEqual(6UL, BinaryPrimitives.ReadUInt64LittleEndian(batSector.AsSpan(8)) & 7, "block 1 should hold data");
+        // The logged update, as a crash after logging leaves it: block 1 becomes a zero block (a BAT
+        // sector rewritten through a data descriptor) and 8 KiB of block 3's payload are zeroed (a zero descriptor).
+        BinaryPrimitives.WriteUInt64LittleEndian(batSector.AsSpan(8), 2);
+        long length = new FileInfo(image).Length;
+        var entry = BuildLogEntry(Guid.NewGuid(), sequence: 0x1_0000_0005, length, batOffset, batSector, block3Payload + 4096, 8192, out var logGuid);
+        WriteLog(image, logGuid, entry);
+        string pristine = dir["logged-copy.vhdx"];
+        File.Copy(image, pristine);
+
+        using (var disk = DiskImageOpener.Open(image))
+        {
+            Assert.AreEqual("LIMG0203", disk.Warnings.Single().Descriptor.Code);
+            var block1 = new byte[1024 * 1024];
+            disk.ReadAt(1024 * 1024, block1);
+            Assert.IsFalse(block1.AsSpan().ContainsAnyExcept((byte)0), "the replayed BAT makes block 1 a zero block");
+        }
+        // The judge: qemu replays the log into the file; our in-memory replay of the untouched copy must read the same.
         ExternalTool.RunChecked("qemu-img", "check", "-r", "all", image);
-        FormatFixtures.AssertSameAsQemu(dir, image, DiskFormat.Vhdx);
+        string replayed = dir["qemu-replayed.raw"];
+        ExternalTool.RunChecked("qemu-img", "convert", "-O", "raw", image, replayed);
+        var raw1 = File.ReadAllBytes(raw);
+        var qemu = File.ReadAllBytes(replayed);
+        Assert.IsFalse(qemu.AsSpan(1024 * 1024, 1024 * 1024).SequenceEqual(raw1.AsSpan(1024 * 1024, 1024 * 1024)), "qemu did not replay the log");
+        Assert.IsFalse(qemu.AsSpan((3 * 1024 * 1024) + 4096, 8192).ContainsAnyExcept((byte)0), "qemu did not apply the zero descriptor");
+        Assert.IsTrue(raw1.AsSpan((3 * 1024 * 1024) + 4096, 8192).ContainsAnyExcept((byte)0));
+        byte[] before = System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(pristine));
+        FormatFixtures.AssertSameAsQemu(dir, pristine, DiskFormat.Vhdx, rawReference: replayed);
+        CollectionAssert.AreEqual(before, System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(pristine)), "the source must not be written");
+    }
+
+    [TestMethod]
+    public void A_log_entry_with_a_bad_checksum_is_not_replayed()
+    {
+        using var dir = new TempDir("vhdx-badlog");
+        string raw = FormatFixtures.CreateRawSource(dir);
+        string image = dir["disk.vhdx"];
+        FormatFixtures.Convert(raw, image, "vhdx", "-o", "block_size=1M");
+        var entry = BuildLogEntry(Guid.NewGuid(), 7, new FileInfo(image).Length, 4L << 20, new byte[4096], 5L << 20, 4096, out var logGuid);
+        entry[5000] ^= 1;
+        WriteLog(image, logGuid, entry);
+        using var disk = DiskImageOpener.Open(image);
+        Assert.IsEmpty(disk.Warnings);
+        FormatFixtures.AssertSameAsQemu(dir, image, DiskFormat.Vhdx, rawReference: raw);
+    }
+
+    /// <summary>One log entry (VHDX specification 2.3.1): a header sector with a data and a zero descriptor, then the data sector.</summary>
+    private static byte[] BuildLogEntry(Guid guid, ulong sequence, long fileLength, long dataOffset, byte[] data, long zeroOffset, long zeroLength, out Guid logGuid)
+    {
+        logGuid = guid;
+        var entry = new byte[8192];
+        BinaryPrimitives.WriteUInt32LittleEndian(entry, VhdxLog.EntrySignature);
+        BinaryPrimitives.WriteUInt32LittleEndian(entry.AsSpan(8), (uint)entry.Length);
+        BinaryPrimitives.WriteUInt32LittleEndian(entry.AsSpan(12), 0); // tail: this entry, at the start of the log
+        BinaryPrimitives.WriteUInt64LittleEndian(entry.AsSpan(16), sequence);
+        BinaryPrimitives.WriteUInt32LittleEndian(entry.AsSpan(24), 2);
+        guid.TryWriteBytes(entry.AsSpan(32, 16));
+        BinaryPrimitives.WriteUInt64LittleEndian(entry.AsSpan(48), (ulong)fileLength);
+        BinaryPrimitives.WriteUInt64LittleEndian(entry.AsSpan(56), (ulong)fileLength);
+        var desc = entry.AsSpan(64, 32);
+        BinaryPrimitives.WriteUInt32LittleEndian(desc, VhdxLog.DataDescriptorSignature);
+        data.AsSpan(4092, 4).CopyTo(desc[4..]); // trailing bytes
+        data.AsSpan(0, 8).CopyTo(desc[8..]); // leading bytes
+        BinaryPrimitives.WriteUInt64LittleEndian(desc[16..], (ulong)dataOffset);
+        BinaryPrimitives.WriteUInt64LittleEndian(desc[24..], sequence);
+        var zero = entry.AsSpan(96, 32);
+        BinaryPrimitives.WriteUInt32LittleEndian(zero, VhdxLog.ZeroDescriptorSignature);
+        BinaryPrimitives.WriteUInt64LittleEndian(zero[8..], (ulong)zeroLength);
+        BinaryPrimitives.WriteUInt64LittleEndian(zero[16..], (ulong)zeroOffset);
+        BinaryPrimitives.WriteUInt64LittleEndian(zero[24..], sequence);
+        var sector = entry.AsSpan(4096, 4096);
+        BinaryPrimitives.WriteUInt32LittleEndian(sector, VhdxLog.DataSectorSignature);
+        BinaryPrimitives.WriteUInt32LittleEndian(sector[4..], (uint)(sequence >> 32));
+        data.AsSpan(8, 4084).CopyTo(sector[8..]);
+        BinaryPrimitives.WriteUInt32LittleEndian(sector[4092..], (uint)sequence);
+        BinaryPrimitives.WriteUInt32LittleEndian(entry.AsSpan(4), Crc32C.Compute(entry));
+        return entry;
+    }
+
+    /// <summary>Writes the entry at the start of the log and sets the log GUID in both headers (fixing their CRC-32C).</summary>
+    private static void WriteLog(string image, Guid logGuid, byte[] entry)
+    {
+        using var stream = new FileStream(image, FileMode.Open, FileAccess.ReadWrite);
+        var header = new byte[4096];
+        stream.Position = VhdxHeader.FirstOffset;
+        stream.ReadExactly(header);
+        long logOffset = (long)BinaryPrimitives.ReadUInt64LittleEndian(header.AsSpan(72));
+        stream.Position = logOffset;
+        stream.Write(entry);
+        foreach (long at in new[] { VhdxHeader.FirstOffset, VhdxHeader.SecondOffset })
+        {
+            stream.Position = at;
+            stream.ReadExactly(header);
+            logGuid.TryWriteBytes(header.AsSpan(48, 16));
+            BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(4), 0);
+            BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(4), Crc32C.Compute(header));
+            stream.Position = at;
+            stream.Write(header);
+        }
     }
 
     [TestMethod]

@@ -36,7 +36,7 @@ public sealed class VhdxBat
 
     public long DataBlocks { get; }
 
-    public static VhdxBat Read(SourceFile file, VhdxRegion region, VhdxMetadata metadata, IReadOnlyList<VhdxRegion> regions)
+    public static VhdxBat Read(VhdxFileView file, VhdxRegion region, VhdxMetadata metadata, IReadOnlyList<VhdxRegion> regions)
     {
         string path = file.Path;
         long chunkRatio = (1L << 23) * metadata.LogicalSectorSize / metadata.BlockSize;
@@ -77,7 +77,7 @@ public sealed class VhdxBat
 
     private long BitmapIndex(long chunk) => (chunk * (ChunkRatio + 1)) + ChunkRatio;
 
-    private void Validate(SourceFile file, VhdxMetadata metadata, IReadOnlyList<VhdxRegion> regions)
+    private void Validate(VhdxFileView file, VhdxMetadata metadata, IReadOnlyList<VhdxRegion> regions)
     {
         string path = file.Path;
         void CheckBlock(string what, long offset, long length)

@@ -12,6 +12,7 @@ public sealed class VhdxDiskImage : IDiskImage, IBlockMapper
     private const int MaxCachedBitmaps = 256;
 
     private readonly SourceFile file;
+    private readonly VhdxFileView view;
     private readonly VhdxBat bat;
     private readonly IDiskImage? parent;
     private readonly long blockSize;
@@ -19,9 +20,10 @@ public sealed class VhdxDiskImage : IDiskImage, IBlockMapper
     private readonly object bitmapLock = new();
     private readonly Dictionary<long, byte[]> bitmaps = [];
 
-    private VhdxDiskImage(SourceFile file, VhdxHeader header, VhdxMetadata metadata, VhdxBat bat, IDiskImage? parent, IReadOnlyList<Diagnostic> warnings)
+    private VhdxDiskImage(VhdxFileView view, VhdxHeader header, VhdxMetadata metadata, VhdxBat bat, IDiskImage? parent, IReadOnlyList<Diagnostic> warnings)
     {
-        this.file = file;
+        this.view = view;
+        file = view.File;
         this.bat = bat;
         this.parent = parent;
         Header = header;
@@ -54,22 +56,25 @@ public sealed class VhdxDiskImage : IDiskImage, IBlockMapper
             throw new LinuxImageException(DiagnosticCatalog.DiskTruncated, path, path, $"a VHDX file starts with 1 MiB of headers but this one has {file.Length} bytes");
         }
         var header = VhdxHeader.ReadCurrent(file);
-        int pendingLogEntries = VhdxLog.CountActiveEntries(file, header);
-        if (pendingLogEntries > 0)
+        var warnings = new List<Diagnostic>();
+        var replay = VhdxLog.ReadActiveSequence(file, header);
+        if (replay is not null)
         {
-            throw new LinuxImageException(DiagnosticCatalog.VhdxLogNotEmpty, path, path, pendingLogEntries);
+            var warning = Diagnostic.Create(DiagnosticCatalog.VhdxLogReplayed, path, path, replay.EntryCount);
+            context.Warnings.Add(warning);
+            warnings.Add(warning);
         }
-        var regions = VhdxRegionTable.Read(file);
+        var view = new VhdxFileView(file, replay);
+        var regions = VhdxRegionTable.Read(view);
         var batRegion = regions.FirstOrDefault(r => r.Id == VhdxRegionTable.BatRegion);
         var metadataRegion = regions.FirstOrDefault(r => r.Id == VhdxRegionTable.MetadataRegion);
         if (batRegion.Id == Guid.Empty || metadataRegion.Id == Guid.Empty)
         {
             throw new LinuxImageException(DiagnosticCatalog.VhdxHeadersInvalid, path, path, "the region table lacks the BAT or the metadata region");
         }
-        var metadata = VhdxMetadata.Read(file, metadataRegion);
-        var bat = VhdxBat.Read(file, batRegion, metadata, regions);
+        var metadata = VhdxMetadata.Read(view, metadataRegion);
+        var bat = VhdxBat.Read(view, batRegion, metadata, regions);
 
-        var warnings = new List<Diagnostic>();
         IDiskImage? parent = null;
         if (metadata.HasParent)
         {
@@ -90,7 +95,7 @@ public sealed class VhdxDiskImage : IDiskImage, IBlockMapper
                 warnings.Add(warning);
             }
         }
-        return new VhdxDiskImage(file, header, metadata, bat, parent, warnings);
+        return new VhdxDiskImage(view, header, metadata, bat, parent, warnings);
     }
 
     private static IEnumerable<string> ParentCandidates(VhdxMetadata metadata)
@@ -134,7 +139,7 @@ public sealed class VhdxDiskImage : IDiskImage, IBlockMapper
         switch (bat.PayloadState(block))
         {
             case VhdxBlockState.FullyPresent:
-                return new MappedRange(MappedKind.Data, toBlockEnd, file, bat.PayloadOffset(block) + inBlock);
+                return DataRange(toBlockEnd, bat.PayloadOffset(block) + inBlock);
             case VhdxBlockState.PartiallyPresent:
                 return MapPartial(block, inBlock, toBlockEnd);
             case VhdxBlockState.NotPresent or VhdxBlockState.Undefined:
@@ -158,9 +163,15 @@ public sealed class VhdxDiskImage : IDiskImage, IBlockMapper
         }
         long n = Math.Min(runEnd, inBlock + length) - inBlock;
         return present
-            ? new MappedRange(MappedKind.Data, n, file, bat.PayloadOffset(block) + inBlock)
+            ? DataRange(n, bat.PayloadOffset(block) + inBlock)
             : new MappedRange(MappedKind.Parent, n);
     }
+
+    /// <summary>Payload bytes; those a replayed log entry touched are read through the log's view.</summary>
+    private MappedRange DataRange(long length, long host) =>
+        view.HasOverlay && (view.Overlaps(host, length) || host + length > file.Length)
+            ? new MappedRange(MappedKind.Special, length, file, host)
+            : new MappedRange(MappedKind.Data, length, file, host);
 
     private byte[] BitmapOf(long block)
     {
@@ -174,7 +185,7 @@ public sealed class VhdxDiskImage : IDiskImage, IBlockMapper
             long bytesPerBlock = blockSize / sectorSize / 8;
             long chunk = block / bat.ChunkRatio;
             var bitmap = new byte[bytesPerBlock];
-            file.ReadExactly(bat.BitmapOffset(chunk) + ((block % bat.ChunkRatio) * bytesPerBlock), bitmap, "VHDX sector bitmap");
+            view.ReadExactly(bat.BitmapOffset(chunk) + ((block % bat.ChunkRatio) * bytesPerBlock), bitmap, "VHDX sector bitmap");
             if (bitmaps.Count >= MaxCachedBitmaps)
             {
                 bitmaps.Clear();
@@ -186,8 +197,7 @@ public sealed class VhdxDiskImage : IDiskImage, IBlockMapper
 
     void IBlockMapper.ReadParent(long offset, Span<byte> target) => MappedRead.ReadClipped(parent, offset, target);
 
-    void IBlockMapper.ReadSpecial(MappedRange range, long offset, Span<byte> target) =>
-        throw new InvalidOperationException("VHDX has no encoded blocks.");
+    void IBlockMapper.ReadSpecial(MappedRange range, long offset, Span<byte> target) => view.ReadExactly(range.Host, target, "VHDX block data");
 
     public IEnumerable<DiskExtent> GetAllocatedExtents()
     {

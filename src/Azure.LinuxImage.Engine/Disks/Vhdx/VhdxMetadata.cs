@@ -42,7 +42,7 @@ public sealed record VhdxMetadata
     /// <summary>The parent locator's key/value pairs (parent_linkage, relative_path, absolute_win32_path, ...).</summary>
     public IReadOnlyDictionary<string, string> ParentLocator { get; init; } = new Dictionary<string, string>();
 
-    public static VhdxMetadata Read(SourceFile file, VhdxRegion region)
+    public static VhdxMetadata Read(VhdxFileView file, VhdxRegion region)
     {
         string path = file.Path;
         LinuxImageException Corrupt(string what) => new(DiagnosticCatalog.DiskCorrupt, path, path, "VHDX metadata: " + what);

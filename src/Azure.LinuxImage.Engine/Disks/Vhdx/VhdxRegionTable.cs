@@ -19,7 +19,9 @@ public static class VhdxRegionTable
     public static readonly Guid BatRegion = new("2DC27766-F623-4200-9D64-115E9BFD4A08");
     public static readonly Guid MetadataRegion = new("8B7CA206-4790-4B9A-B8FE-575F050F886E");
 
-    public static IReadOnlyList<VhdxRegion> Read(SourceFile file)
+    public static IReadOnlyList<VhdxRegion> Read(SourceFile file) => Read(new VhdxFileView(file));
+
+    public static IReadOnlyList<VhdxRegion> Read(VhdxFileView file)
     {
         var buffer = new byte[Size];
         string? firstReason = null;
@@ -74,7 +76,7 @@ public static class VhdxRegionTable
         return regions;
     }
 
-    private static List<VhdxRegion> Validate(List<VhdxRegion> regions, SourceFile file)
+    private static List<VhdxRegion> Validate(List<VhdxRegion> regions, VhdxFileView file)
     {
         foreach (var region in regions)
         {
