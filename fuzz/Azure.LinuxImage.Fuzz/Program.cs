@@ -15,6 +15,7 @@ namespace Azure.LinuxImage.Fuzz;
 /// LinuxImageException; anything else escaping a reader is a bug.
 ///   afl &lt;target&gt;                              run under afl-fuzz (after sharpfuzz instrumentation)
 ///   mutate &lt;target|all&gt; &lt;seeds&gt; &lt;count&gt; [rng]  in-process random mutation of seed files
+///   logseed &lt;in.vhdx&gt; &lt;out.vhdx&gt;                a VHDX seed with a log to replay
 /// </summary>
 public static class Program
 {
@@ -49,16 +50,20 @@ public static class Program
             });
             return 0;
         }
+        if (args.Length == 3 && args[0] == "logseed")
+        {
+            return LogSeed.Make(args[1], args[2]);
+        }
         if (args.Length >= 4 && args[0] == "mutate")
         {
             return Mutate(args[1], args[2], long.Parse(args[3]), args.Length > 4 ? int.Parse(args[4]) : 1);
         }
-        Console.Error.WriteLine("usage: afl <qcow2|vhdx|vmdk|vdi> | mutate <target|all> <seed-dir> <count> [rng-seed]");
+        Console.Error.WriteLine("usage: afl <qcow2|vhdx|vmdk|vdi> | mutate <target|all> <seed-dir> <count> [rng-seed] | logseed <in.vhdx> <out.vhdx>");
         return 2;
     }
 
     /// <summary>Opens the file with one reader (no probe, so damaged magic still reaches the parser) and reads a bounded sample of it.</summary>
-    public static void Exercise(IDiskFormatReader reader, string path)
+    public static string Exercise(IDiskFormatReader reader, string path)
     {
         var file = SourceFile.Open(path);
         IDiskImage disk;
@@ -97,6 +102,7 @@ public static class Program
                     disk.ReadAt(at, buffer.AsSpan(0, 3000));
                 }
             }
+            return string.Join("+", new[] { "read" }.Concat(disk.Warnings.Select(w => w.Descriptor.Code).Distinct()));
         }
     }
 
@@ -132,8 +138,7 @@ public static class Program
             string outcome;
             try
             {
-                Exercise(Targets[seed.Ext], path);
-                outcome = "read";
+                outcome = Exercise(Targets[seed.Ext], path);
             }
             catch (LinuxImageException e)
             {

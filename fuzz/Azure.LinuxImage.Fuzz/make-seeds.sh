@@ -22,4 +22,6 @@ q -O vhdx -o block_size=1M,log_size=1M "$raw" "$out/dynamic.vhdx"
 q -O vmdk -o subformat=monolithicSparse "$raw" "$tmp/input.vmdk" && mv "$tmp/input.vmdk" "$out/sparse.vmdk"
 q -O vmdk -o subformat=streamOptimized "$raw" "$tmp/input.vmdk" && mv "$tmp/input.vmdk" "$out/stream.vmdk"
 q -O vdi "$raw" "$out/dynamic.vdi"
+# A VHDX with a log to replay (qemu-img never leaves one): made by the harness itself.
+dotnet run -c Release --project "$(dirname "$0")" -- logseed "$out/dynamic.vhdx" "$out/logged.vhdx"
 ls -la "$out"
