@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Compares our conversion of a qcow2 and a VHDX holding ~2 GiB of data to a fixed VHD
 # (linuximage convert) with qemu-img convert to a fixed VHD, in the same run, on the same files.
-# Also times reading alone: our reader over every allocated extent vs qemu-img convert -O raw to /dev/null.
-#   bench/formats.sh [work-dir] [data-MiB]
+# Also times reading alone: our reader over every allocated extent vs qemu-img convert into qemu's
+# null-co driver (which discards what it is given), so neither side writes.
+#   [RUNS=3] bench/formats.sh [work-dir] [data-MiB]   (the machine should be otherwise idle)
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 work=${1:-/tmp/limg-bench}
@@ -35,13 +36,14 @@ echo "format  step      ours(s)  qemu(s)  ours/qemu"
 for fmt in qcow2 vhdx; do
   # Warm the page cache once so neither side pays for the first read.
   cat "source.$fmt" > /dev/null
-  for run in 1 2; do
+  for ((run = 1; run <= ${RUNS:-3}; run++)); do
     rm -f ours.vhd qemu.vhd
     ours=$(time_it "$work/cli/linuximage" convert "source.$fmt" ours.vhd)
     qemu=$(time_it qemu-img convert -O vpc -o subformat=fixed,force_size=on "source.$fmt" qemu.vhd)
     printf "%-7s convert   %7.2f  %7.2f  %8.2f\n" "$fmt" "$ours" "$qemu" "$(echo "$ours / $qemu" | bc -l)"
     ours=$(time_it dotnet "$work/readbench/ReadBench.dll" "source.$fmt")
-    qemu=$(time_it qemu-img convert -O raw "source.$fmt" /dev/null)
+    size=$(qemu-img info --output=json "source.$fmt" | python3 -c 'import json,sys; print(json.load(sys.stdin)["virtual-size"])')
+    qemu=$(time_it qemu-img convert -n -f "$fmt" --target-image-opts "source.$fmt" "driver=null-co,size=$size")
     printf "%-7s read      %7.2f  %7.2f  %8.2f\n" "$fmt" "$ours" "$qemu" "$(echo "$ours / $qemu" | bc -l)"
   done
   # Same data: our VHD must compare equal to the source (qemu-img compare reads both as disks).
