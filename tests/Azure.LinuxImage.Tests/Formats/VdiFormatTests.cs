@@ -70,6 +70,24 @@ public sealed class VdiFormatTests
     }
 
     [TestMethod]
+    public void Parents_that_loop_are_an_error()
+    {
+        using var dir = new TempDir("vdi-loop");
+        ExternalTool.RunChecked("qemu-img", "create", "-f", "vdi", dir["a.vdi"], "4M");
+        ExternalTool.RunChecked("qemu-img", "create", "-f", "vdi", dir["b.vdi"], "4M");
+        var a = File.ReadAllBytes(dir["a.vdi"]);
+        var b = File.ReadAllBytes(dir["b.vdi"]);
+        BinaryPrimitives.WriteUInt32LittleEndian(a.AsSpan(TypeOffset), 4);
+        BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(TypeOffset), 4);
+        b.AsSpan(ImageIdOffset, 16).CopyTo(a.AsSpan(LinkIdOffset));
+        a.AsSpan(ImageIdOffset, 16).CopyTo(b.AsSpan(LinkIdOffset));
+        File.WriteAllBytes(dir["a.vdi"], a);
+        File.WriteAllBytes(dir["b.vdi"], b);
+        var e = Assert.ThrowsExactly<LinuxImageException>(() => DiskImageOpener.Open(dir["a.vdi"]).Dispose());
+        Assert.AreEqual("LIMG0105", e.Descriptor.Code, e.Message);
+    }
+
+    [TestMethod]
     public void Block_map_entries_past_the_end_and_huge_sizes_are_errors()
     {
         using var dir = new TempDir("vdi-bad");

@@ -70,6 +70,21 @@ public sealed class VhdxDifferencingTests
         StringAssert.Contains(e.Message, "parent.vhdx");
     }
 
+    [TestMethod]
+    public void Parents_that_loop_are_an_error()
+    {
+        using var dir = new TempDir("vhdx-loop");
+        string raw = dir["empty.raw"];
+        using (var s = new FileStream(raw, FileMode.Create)) { s.SetLength(DiskSize); }
+        ExternalTool.RunChecked("qemu-io", "-f", "raw", "-c", $"write -P 0x11 {3 * MiB} {MiB}", raw);
+        FormatFixtures.Convert(raw, dir["a.vhdx"], "vhdx", "-o", "block_size=1M,block_state_zero=off");
+        FormatFixtures.Convert(raw, dir["b.vhdx"], "vhdx", "-o", "block_size=1M,block_state_zero=off");
+        MakeChild(dir["a.vhdx"], Guid.NewGuid(), "b.vhdx", block: 3, [0]);
+        MakeChild(dir["b.vhdx"], Guid.NewGuid(), "a.vhdx", block: 3, [0]);
+        var e = Assert.ThrowsExactly<LinuxImageException>(() => DiskImageOpener.Open(dir["a.vhdx"]).Dispose());
+        Assert.AreEqual("LIMG0105", e.Descriptor.Code, e.Message);
+    }
+
     private static void MakeChild(string path, Guid parentLinkage, string relativePath, int block, HashSet<int> presentSectors)
     {
         IReadOnlyList<VhdxRegion> regions;
