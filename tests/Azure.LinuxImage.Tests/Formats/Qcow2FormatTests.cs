@@ -53,6 +53,20 @@ public sealed class Qcow2FormatTests
     }
 
     [TestMethod]
+    public void Internal_snapshots_are_ignored_and_the_active_layer_is_read()
+    {
+        using var dir = new TempDir("qcow2-snap");
+        string raw = FormatFixtures.CreateRawSource(dir);
+        string image = dir["disk.qcow2"];
+        FormatFixtures.Convert(raw, image, "qcow2");
+        ExternalTool.RunChecked("qemu-img", "snapshot", "-c", "before", image);
+        ExternalTool.RunChecked("qemu-io", "-c", "write -P 0x99 1048576 65536", "-c", "write -z 20971520 1048576", "-c", "write -P 0x98 50000000 5000", image);
+        ExternalTool.RunChecked("qemu-img", "snapshot", "-c", "after", image);
+        ExternalTool.RunChecked("qemu-io", "-c", "write -P 0x97 2097152 4096", image);
+        FormatFixtures.AssertSameAsQemu(dir, image, DiskFormat.Qcow2);
+    }
+
+    [TestMethod]
     public void A_chain_that_loops_is_an_error()
     {
         using var dir = new TempDir("qcow2-loop");
