@@ -16,20 +16,23 @@ namespace Azure.LinuxImage.Fuzz;
 ///   afl &lt;target&gt;                              run under afl-fuzz (after sharpfuzz instrumentation)
 ///   mutate &lt;target|all&gt; &lt;seeds&gt; &lt;count&gt; [rng]  in-process random mutation of seed files
 ///   logseed &lt;in.vhdx&gt; &lt;out.vhdx&gt;                a VHDX seed with a log to replay
+///   replay &lt;target&gt; &lt;file&gt;...                  runs inputs once (e.g. AFL's crashes) and prints the outcome
 /// </summary>
 public static class Program
 {
-    private static readonly Dictionary<string, IDiskFormatReader> Targets = new(StringComparer.OrdinalIgnoreCase)
+    // Factories, not instances: under AFL no instrumented engine code may run before SharpFuzz has
+    // set up the shared coverage map, and a static constructor would run it first.
+    private static readonly Dictionary<string, Func<IDiskFormatReader>> Targets = new(StringComparer.OrdinalIgnoreCase)
     {
-        ["qcow2"] = new Qcow2Reader(),
-        ["vhdx"] = new VhdxReader(),
-        ["vmdk"] = new VmdkReader(),
-        ["vdi"] = new VdiReader(),
+        ["qcow2"] = () => new Qcow2Reader(),
+        ["vhdx"] = () => new VhdxReader(),
+        ["vmdk"] = () => new VmdkReader(),
+        ["vdi"] = () => new VdiReader(),
     };
 
     public static int Main(string[] args)
     {
-        if (args.Length >= 2 && args[0] == "afl" && Targets.TryGetValue(args[1], out var reader))
+        if (args.Length >= 2 && args[0] == "afl" && Targets.TryGetValue(args[1], out var makeReader))
         {
             string work = Path.Combine(Path.GetTempPath(), "limg-fuzz-" + Environment.ProcessId);
             Directory.CreateDirectory(work);
@@ -42,13 +45,34 @@ public static class Program
                 }
                 try
                 {
-                    Exercise(reader, input);
+                    Exercise(makeReader(), input);
                 }
                 catch (LinuxImageException)
                 {
                 }
             });
             return 0;
+        }
+        if (args.Length >= 3 && args[0] == "replay" && Targets.TryGetValue(args[1], out var replayReader))
+        {
+            int bugs = 0;
+            foreach (string input in args.Skip(2))
+            {
+                try
+                {
+                    Console.WriteLine($"{input}: {Exercise(replayReader(), input)}");
+                }
+                catch (LinuxImageException e)
+                {
+                    Console.WriteLine($"{input}: {e.Descriptor.Code} {e.Message}");
+                }
+                catch (Exception e)
+                {
+                    bugs++;
+                    Console.WriteLine($"{input}: BUG {e}");
+                }
+            }
+            return bugs == 0 ? 0 : 1;
         }
         if (args.Length == 3 && args[0] == "logseed")
         {
@@ -138,7 +162,7 @@ public static class Program
             string outcome;
             try
             {
-                outcome = Exercise(Targets[seed.Ext], path);
+                outcome = Exercise(Targets[seed.Ext](), path);
             }
             catch (LinuxImageException e)
             {

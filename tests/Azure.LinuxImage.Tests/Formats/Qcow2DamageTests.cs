@@ -124,6 +124,24 @@ public sealed class Qcow2DamageTests
     }
 
     [TestMethod]
+    public void Backing_name_longer_than_a_short_file_found_by_afl()
+    {
+        // AFL's first find: a 120-byte file whose backing name (240 bytes at offset 257) is longer
+        // than the file; an unsigned subtraction let it past the bounds check.
+        using var dir = new TempDir("qcow2-afl");
+        var b = new byte[120];
+        BinaryPrimitives.WriteUInt32BigEndian(b, 0x514649FB);
+        BinaryPrimitives.WriteUInt32BigEndian(b.AsSpan(4), 3);
+        BinaryPrimitives.WriteUInt64BigEndian(b.AsSpan(8), 257);
+        BinaryPrimitives.WriteUInt32BigEndian(b.AsSpan(16), 240);
+        BinaryPrimitives.WriteUInt32BigEndian(b.AsSpan(20), 12);
+        BinaryPrimitives.WriteUInt64BigEndian(b.AsSpan(24), 4L << 20);
+        BinaryPrimitives.WriteUInt32BigEndian(b.AsSpan(100), 112);
+        File.WriteAllBytes(dir["short.qcow2"], b);
+        VhdxFormatTests.AssertError(dir["short.qcow2"], "LIMG0102");
+    }
+
+    [TestMethod]
     public void Crc32C_matches_the_published_check_value_on_every_path()
     {
         // RFC 3720 B.4 check value for "123456789", and the iSCSI 32-byte zero vector.

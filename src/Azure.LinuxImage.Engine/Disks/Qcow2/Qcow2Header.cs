@@ -120,7 +120,9 @@ public sealed record Qcow2Header
         if (backingOffset != 0)
         {
             // qemu limits backing names to 1023 bytes and keeps them in the first cluster.
-            if (backingLength == 0 || backingLength > 1023 || backingOffset > (ulong)Math.Min(header.ClusterSize, b.Length) - backingLength)
+            // Unsigned arithmetic: the length is checked against the limit before it is subtracted from it.
+            ulong limit = (ulong)Math.Min(header.ClusterSize, b.Length);
+            if (backingLength == 0 || backingLength > 1023 || backingLength > limit || backingOffset > limit - backingLength)
             {
                 throw Corrupt($"the backing file name ({backingLength} bytes at offset {backingOffset}) lies outside the header cluster");
             }
