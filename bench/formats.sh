@@ -30,7 +30,11 @@ if [ ! -f source.raw ]; then
 fi
 
 now() { date +%s.%N; }
-time_it() { local t0; t0=$(now); "$@" > /dev/null; echo "$(now) - $t0" | bc; }
+# Each timed step starts with nothing dirty in the page cache (else it pays for the previous step's
+# writeback), and ends with its output on disk: linuximage convert fsyncs its output, qemu-img
+# convert (cache=unsafe for its target) does not, so qemu's step is followed by a timed sync.
+time_it() { local t0; sync; t0=$(now); "$@" > /dev/null; echo "$(now) - $t0" | bc; }
+qemu_durable() { qemu-img "$@" && sync; }
 
 echo "format  step      ours(s)  qemu(s)  ours/qemu"
 for fmt in qcow2 vhdx; do
@@ -39,7 +43,7 @@ for fmt in qcow2 vhdx; do
   for ((run = 1; run <= ${RUNS:-3}; run++)); do
     rm -f ours.vhd qemu.vhd
     ours=$(time_it "$work/cli/linuximage" convert "source.$fmt" ours.vhd)
-    qemu=$(time_it qemu-img convert -O vpc -o subformat=fixed,force_size=on "source.$fmt" qemu.vhd)
+    qemu=$(time_it qemu_durable convert -O vpc -o subformat=fixed,force_size=on "source.$fmt" qemu.vhd)
     printf "%-7s convert   %7.2f  %7.2f  %8.2f\n" "$fmt" "$ours" "$qemu" "$(echo "$ours / $qemu" | bc -l)"
     ours=$(time_it dotnet "$work/readbench/ReadBench.dll" "source.$fmt")
     size=$(qemu-img info --output=json "source.$fmt" | python3 -c 'import json,sys; print(json.load(sys.stdin)["virtual-size"])')
