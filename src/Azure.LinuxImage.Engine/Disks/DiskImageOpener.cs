@@ -1,6 +1,10 @@
 using Azure.LinuxImage.Engine.Diagnostics;
+using Azure.LinuxImage.Engine.Disks.Qcow2;
 using Azure.LinuxImage.Engine.Disks.Raw;
+using Azure.LinuxImage.Engine.Disks.Vdi;
 using Azure.LinuxImage.Engine.Disks.Vhd;
+using Azure.LinuxImage.Engine.Disks.Vhdx;
+using Azure.LinuxImage.Engine.Disks.Vmdk;
 using Azure.LinuxImage.Engine.IO;
 
 namespace Azure.LinuxImage.Engine.Disks;
@@ -16,6 +20,10 @@ public static class DiskImageOpener
     /// </summary>
     public static IReadOnlyList<IDiskFormatReader> Readers { get; } =
     [
+        new VhdxReader(),
+        new Qcow2Reader(),
+        new VmdkReader(),
+        new VdiReader(),
         new VhdReader(),
     ];
 

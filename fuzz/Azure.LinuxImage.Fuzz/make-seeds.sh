@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Builds small seed images (a 4 MiB raw disk with an MBR and data in two places) in every sub-format.
+set -euo pipefail
+out=${1:-$(dirname "$0")/seeds}
+mkdir -p "$out"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+raw=$tmp/seed.raw
+truncate -s 4M "$raw"
+printf 'label: dos\nstart=2048, type=83\n' | sfdisk --quiet "$raw"
+head -c 200000 /dev/urandom | dd of="$raw" bs=1000 seek=1100 conv=notrunc status=none
+(yes "recognisable text for the fuzzer" || true) | head -c 300000 | dd of="$raw" bs=1000 seek=3000 conv=notrunc status=none
+q() { qemu-img convert -f raw "$@"; }
+q -O qcow2 -o cluster_size=4096 "$raw" "$out/plain.qcow2"
+q -O qcow2 -o compat=0.10,cluster_size=4096 "$raw" "$out/v2.qcow2"
+q -O qcow2 -c -o cluster_size=4096 "$raw" "$out/deflate.qcow2"
+q -O qcow2 -c -o cluster_size=4096,compression_type=zstd "$raw" "$out/zstd.qcow2"
+q -O qcow2 -o extended_l2=on,cluster_size=16384 "$raw" "$out/extl2.qcow2"
+q -O vhdx -o block_size=1M,log_size=1M "$raw" "$out/dynamic.vhdx"
+# The harness writes each input to input.<ext>; a VMDK's embedded descriptor names its own file, so
+# the VMDK seeds are made under that name.
+q -O vmdk -o subformat=monolithicSparse "$raw" "$tmp/input.vmdk" && mv "$tmp/input.vmdk" "$out/sparse.vmdk"
+q -O vmdk -o subformat=streamOptimized "$raw" "$tmp/input.vmdk" && mv "$tmp/input.vmdk" "$out/stream.vmdk"
+q -O vdi "$raw" "$out/dynamic.vdi"
+# A VHDX with a log to replay (qemu-img never leaves one): made by the harness itself.
+dotnet run -c Release --project "$(dirname "$0")" -- logseed "$out/dynamic.vhdx" "$out/logged.vhdx"
+ls -la "$out"
