@@ -114,6 +114,12 @@ public sealed class BlobDestination
             }
             return new BlobDestination(client, CredentialKind.ConnectionString, containerName, blobName);
         }
+        if (uri!.Scheme != Uri.UriSchemeHttps)
+        {
+            // The SDK refuses to send a bearer token in clear text, with a message about tokens.
+            throw new LinuxImageException(DiagnosticCatalog.PublishDestinationInvalid, null, shown,
+                "an http:// destination (such as a local emulator) needs AzureBlobSas or AzureStorageConnectionString; DefaultAzureCredential works only over https");
+        }
         var identity = new DefaultAzureCredential(new DefaultAzureCredentialOptions { ExcludeInteractiveBrowserCredential = true });
         return new BlobDestination(new PageBlobClient(uri!, identity, clientOptions), CredentialKind.DefaultAzureCredential, containerName, blobName);
     }

@@ -48,7 +48,12 @@ internal static class StorageErrors
         {
             return new LinuxImageException(DiagnosticCatalog.PublishContainerNotFound, file, where, destination.ContainerName);
         }
-        if (code == "AuthenticationFailed" || e.Status == 401 || code.StartsWith("InvalidAuthenticationInfo", StringComparison.Ordinal))
+        // Azure says AuthenticationFailed for a bad signature; Azurite says AuthorizationFailure with
+        // Azure's "failed to authenticate" text, which a permission problem never carries.
+        bool authentication = code == "AuthenticationFailed" || e.Status == 401
+            || code.StartsWith("InvalidAuthenticationInfo", StringComparison.Ordinal)
+            || (e.Status == 403 && e.Message.Contains("failed to authenticate", StringComparison.OrdinalIgnoreCase));
+        if (authentication)
         {
             string how = destination.Credential switch
             {
