@@ -15,6 +15,7 @@ public static class Program
             AlignCommand.Create(common),
             PatchCommand.Create(common),
             ValidateCommand.Create(common),
+            PublishCommand.Create(common),
         };
         return root.Parse(args).Invoke();
     }
