@@ -50,6 +50,10 @@ internal sealed class CommonOptions
             int code = body(writer);
             return Math.Max(code, writer.ExitCode);
         }
+        catch (ReportedFailureException)
+        {
+            return 1;
+        }
         catch (LinuxImageException e)
         {
             writer.Report(e.ToDiagnostic());
@@ -67,4 +71,9 @@ internal sealed class CommonOptions
             return 1;
         }
     }
+}
+
+/// <summary>Stops a command whose failure has already been reported as diagnostics.</summary>
+internal sealed class ReportedFailureException : Exception
+{
 }

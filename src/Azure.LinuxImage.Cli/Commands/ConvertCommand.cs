@@ -26,8 +26,15 @@ internal static class ConvertCommand
                 StatePath = result.GetValue(state),
                 StaleFiles = result.GetValue(stale) ?? [],
                 Progress = progress,
+                SourceOpened = image =>
+                {
+                    writer.Report(image.Warnings);
+                    if (writer.Errors > 0)
+                    {
+                        throw new ReportedFailureException();
+                    }
+                },
             });
-            writer.Report(conversion.Warnings);
             if (result.GetValue(inputs) is { } inputsFile)
             {
                 AtomicFile.WriteAllBytes(inputsFile, System.Text.Encoding.UTF8.GetBytes(string.Join('\n', conversion.InputFiles) + "\n"));

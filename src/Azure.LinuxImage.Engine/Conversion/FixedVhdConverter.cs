@@ -21,6 +21,12 @@ public sealed record ConvertOptions(string SourcePath, string OutputPath)
     public string? StatePath { get; init; }
 
     public DateTime? Timestamp { get; init; }
+
+    /// <summary>
+    /// Called once the source is open, before anything is written: the caller reports the source's
+    /// warnings here and may stop the conversion (by throwing) when they count as errors.
+    /// </summary>
+    public Action<IDiskImage>? SourceOpened { get; init; }
 }
 
 public sealed record ConversionResult(
@@ -54,6 +60,7 @@ public static class FixedVhdConverter
         {
             throw new LinuxImageException(DiagnosticCatalog.SourceIsOutput, source.Path, source.Path);
         }
+        options.SourceOpened?.Invoke(source);
         long virtualSize = ImageSizing.TargetSize(source.Length, null);
         var uniqueId = Guid.NewGuid();
         var footer = VhdFooter.CreateFixed(virtualSize, uniqueId, options.Timestamp ?? BuildTimestamp());
@@ -69,7 +76,9 @@ public static class FixedVhdConverter
                 RandomAccess.SetLength(handle, virtualSize + VhdFooter.Size);
                 (read, written) = CopyData(source, handle, options.Progress, cancellationToken);
                 RandomAccess.Write(handle, footer.ToBytes(), virtualSize);
-                RandomAccess.FlushToDisk(handle);
+                // No fsync of the image: a killed build cannot leave it half-written (the rename comes
+                // last and the kernel keeps what was written), and flushing gigabytes would double the
+                // conversion time, as it would for any compiler output. Small state files are flushed.
             }
             // The previous image's journal and state must go before it is replaced: a journal applied
             // to a new image would write old bytes into it.

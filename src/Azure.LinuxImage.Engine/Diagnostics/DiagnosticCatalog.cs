@@ -52,4 +52,11 @@ public static partial class DiagnosticCatalog
 
     public static readonly DiagnosticDescriptor PatchJournalDamaged = Define("LIMG0009", DiagnosticSeverity.Error, "-",
         "Patch journal unusable", "The patch journal '{0}' cannot be used: {1}. Rebuild the image (dotnet build -t:Rebuild).");
+
+    // Raised by the SDK's MSBuild layer itself (the task or the package), listed here so the code stays taken.
+    public static readonly DiagnosticDescriptor ToolMissing = Define("LIMG0010", DiagnosticSeverity.Error, "-",
+        "linuximage tool missing", "The linuximage tool was not found at '{0}'; the Azure.LinuxImage.Sdk package is incomplete. Restore it again.");
+
+    public static readonly DiagnosticDescriptor SdkUsedAsPackageReference = Define("LIMG0011", DiagnosticSeverity.Error, "-",
+        "SDK referenced as a package", "Azure.LinuxImage.Sdk is an MSBuild project SDK, not a package to reference. Remove the PackageReference and write <Project Sdk=\"Azure.LinuxImage.Sdk/1.0.0\"> in an .imgproj instead.");
 }

@@ -16,6 +16,8 @@ public sealed record PatchApplyResult(int RangesChanged, long BytesWritten, long
 /// </summary>
 public static class PatchApplier
 {
+    private const int SectorSize = 512;
+
     /// <param name="computeChanges">Given the unpatched image, returns the bytes the patch wants, as ascending non-overlapping ranges.</param>
     public static PatchApplyResult Apply(string imagePath, string journalPath, Func<IReadableVolume, IReadOnlyList<(long Offset, byte[] Data)>> computeChanges)
     {
@@ -43,21 +45,47 @@ public static class PatchApplier
         var finalJournal = new PatchJournal(imageId, changes.Select(c => (c.Offset, baseView.ReadBytes(c.Offset, c.Data.Length))).ToList());
         new PatchJournal(imageId, union.Select(r => (r.Offset, baseView.ReadBytes(r.Offset, (int)r.Length))).ToList()).Save(journalPath);
 
+        // Each touched range ends as "unpatched bytes with the new patch laid over them"; only the
+        // sectors that differ from what the image holds now are written, so re-applying the same
+        // patch writes nothing and a changed setting writes only the sectors it changes.
         long restored = 0;
         long written = 0;
         int changedRanges = 0;
-        if (journal is not null)
+        foreach (var (offset, length) in union)
         {
-            foreach (var (offset, original) in journal.Ranges)
+            byte[] original = baseView.ReadBytes(offset, (int)length);
+            byte[] wanted = (byte[])original.Clone();
+            foreach (var (changeOffset, data) in changes)
             {
-                restored += WriteIfDifferent(volume, offset, original);
+                long from = Math.Max(offset, changeOffset);
+                long to = Math.Min(offset + length, changeOffset + data.Length);
+                if (from < to)
+                {
+                    data.AsSpan((int)(from - changeOffset), (int)(to - from)).CopyTo(wanted.AsSpan((int)(from - offset)));
+                }
             }
-        }
-        foreach (var (offset, data) in changes)
-        {
-            long n = WriteIfDifferent(volume, offset, data);
-            written += n;
-            changedRanges += n > 0 ? 1 : 0;
+            byte[] current = volume.ReadBytes(offset, (int)length);
+            bool any = false;
+            for (int at = 0; at < wanted.Length; at += SectorSize)
+            {
+                int n = Math.Min(SectorSize, wanted.Length - at);
+                var want = wanted.AsSpan(at, n);
+                if (want.SequenceEqual(current.AsSpan(at, n)))
+                {
+                    continue;
+                }
+                volume.WriteAt(offset + at, want);
+                any = true;
+                if (want.SequenceEqual(original.AsSpan(at, n)))
+                {
+                    restored += n;
+                }
+                else
+                {
+                    written += n;
+                }
+            }
+            changedRanges += any ? 1 : 0;
         }
         volume.Flush();
         finalJournal.Save(journalPath);
@@ -74,17 +102,6 @@ public static class PatchApplier
             throw new LinuxImageException(DiagnosticCatalog.ImageNotBuilt, image, image);
         }
         return ((long)footer.CurrentSize, footer.UniqueId);
-    }
-
-    private static long WriteIfDifferent(FileVolume volume, long offset, byte[] data)
-    {
-        var current = volume.ReadBytes(offset, data.Length);
-        if (current.AsSpan().SequenceEqual(data))
-        {
-            return 0;
-        }
-        volume.WriteAt(offset, data);
-        return data.Length;
     }
 
     private static List<(long Offset, long Length)> Merge(IEnumerable<(long Offset, long Length)> ranges)
