@@ -96,12 +96,15 @@ public sealed class BlobDestination
         {
             parts.Sas = null;
             parts.Query = null;
-            var credential = new AzureSasCredential(sas.TrimStart('?'));
+            var credential = new AzureSasCredential(SasToken.Normalize(sas));
             return new BlobDestination(new PageBlobClient(parts.ToUri(), credential, clientOptions), CredentialKind.Sas, containerName, blobName);
         }
         if (sasInUri)
         {
-            return new BlobDestination(new PageBlobClient(uri!, clientOptions), CredentialKind.Sas, containerName, blobName);
+            string token = SasToken.Normalize(uri!.Query);
+            parts.Sas = null;
+            parts.Query = null;
+            return new BlobDestination(new PageBlobClient(parts.ToUri(), new AzureSasCredential(token), clientOptions), CredentialKind.Sas, containerName, blobName);
         }
         if (connectionString is not null)
         {

@@ -48,7 +48,19 @@ public sealed class PublishOptions
     /// <summary>Least time between two progress reports; phase ends are always reported.</summary>
     public TimeSpan ProgressInterval { get; set; } = TimeSpan.FromSeconds(1);
 
-    public SecretRedactor CreateRedactor() => new(Sas, ConnectionString, SasInUri(BlobUri));
+    public SecretRedactor CreateRedactor()
+    {
+        var redactor = new SecretRedactor(Sas, ConnectionString, SasInUri(BlobUri));
+        foreach (string? sas in new[] { Sas, SasInUri(BlobUri) })
+        {
+            if (!string.IsNullOrWhiteSpace(sas))
+            {
+                redactor.Add(SasToken.Normalize(sas));
+                redactor.Add(SasToken.Signature(sas));
+            }
+        }
+        return redactor;
+    }
 
     private static string? SasInUri(string? uri)
     {
