@@ -48,13 +48,15 @@ internal static class AzuriteServer
                     Assert.Fail($"scripts/azurite.sh start failed (exit {result.ExitCode}):\n{result.All}");
                 }
                 startedHere = true;
+                // Stopped when the test host exits, not after one class: classes run side by side.
+                AppDomain.CurrentDomain.ProcessExit += (_, _) => StopIfStartedHere();
             }
             checkedRunning = true;
         }
     }
 
     /// <summary>Stops the server only if these tests started it; one started by .ci/run is its to stop.</summary>
-    public static void StopIfStartedHere()
+    private static void StopIfStartedHere()
     {
         lock (Gate)
         {

@@ -32,9 +32,6 @@ public sealed class PageBlobPublisherTests : IDisposable
 
     public void Dispose() => dir.Dispose();
 
-    [ClassCleanup]
-    public static void StopAzurite() => AzuriteServer.StopIfStartedHere();
-
     [TestMethod]
     public async Task Upload_sends_only_the_non_zero_pages_and_the_blob_reads_back_identical()
     {
