@@ -65,7 +65,7 @@ public sealed class PageBlobPublisher(PublishOptions options)
             }
             else if (!options.Overwrite)
             {
-                throw new LinuxImageException(DiagnosticCatalog.PublishBlobExists, path, destination.Description, DescribeDifference(props, plan, md5Hex));
+                throw new LinuxImageException(DiagnosticCatalog.PublishBlobExists, path, destination.Description, DescribeDifference(props, plan));
             }
         }
 
@@ -107,7 +107,7 @@ public sealed class PageBlobPublisher(PublishOptions options)
         [SizeKey] = plan.Length.ToString(System.Globalization.CultureInfo.InvariantCulture),
     };
 
-    private static string DescribeDifference(BlobProperties props, UploadPlan plan, string md5Hex)
+    private static string DescribeDifference(BlobProperties props, UploadPlan plan)
     {
         if (props.BlobType != BlobType.Page)
         {
@@ -122,7 +122,6 @@ public sealed class PageBlobPublisher(PublishOptions options)
             return "holds an unfinished upload of a different image";
         }
         string theirs = props.ContentHash is { Length: > 0 } h ? Convert.ToBase64String(h) : "none";
-        _ = md5Hex;
         return $"has other content (Content-MD5 {theirs}, the image's is {plan.ContentMd5Base64})";
     }
 

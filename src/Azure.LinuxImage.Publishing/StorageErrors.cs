@@ -25,7 +25,7 @@ internal static class StorageErrors
                 return new LinuxImageException(DiagnosticCatalog.PublishAuthenticationFailed, file, where, "DefaultAzureCredential", FirstLine(auth.Message, redactor));
             case RequestFailedException failed:
                 return MapRequestFailed(failed, destination, redactor, action, file);
-            case HttpRequestException or SocketException or IOException:
+            case HttpRequestException or SocketException:
                 return new LinuxImageException(DiagnosticCatalog.PublishEndpointUnreachable, file, where, FirstLine(e.Message, redactor));
             case AggregateException aggregate when aggregate.InnerExceptions.Count > 0:
                 return Map(aggregate.InnerExceptions[0], destination, redactor, action, file);

@@ -53,8 +53,11 @@ public sealed class UploadPlan
 
     public string ContentMd5Base64 => Convert.ToBase64String(ContentMd5);
 
-    /// <summary>Checks that <paramref name="path"/> is a fixed VHD Azure accepts and reads its data.</summary>
-    public static UploadPlan Create(string path, IProgress<long>? bytesScanned = null, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Checks that <paramref name="path"/> is a fixed VHD Azure accepts and reads its data.
+    /// <paramref name="scannedTo"/> gets the offset the scan has reached; holes pass at no cost.
+    /// </summary>
+    public static UploadPlan Create(string path, IProgress<long>? scannedTo = null, CancellationToken cancellationToken = default)
     {
         string full = System.IO.Path.GetFullPath(path);
         if (!File.Exists(full))
@@ -70,7 +73,6 @@ public sealed class UploadPlan
         using var md5 = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
         long hashedTo = 0;
         long runStart = -1;
-        long scanned = 0;
         byte[] buffer = ArrayPool<byte>.Shared.Rent(MaxWriteSize);
         try
         {
@@ -97,13 +99,13 @@ public sealed class UploadPlan
                             runStart = pageOffset;
                         }
                     }
-                    scanned += count;
-                    bytesScanned?.Report(scanned);
+                    scannedTo?.Report(offset + count);
                 }
                 hashedTo = end;
             }
             EndRun(ranges, ref runStart, hashedTo);
             HashZeros(md5, length - hashedTo);
+            scannedTo?.Report(length);
         }
         finally
         {
@@ -168,7 +170,16 @@ public sealed class UploadPlan
         int done = 0;
         while (done < buffer.Length)
         {
-            int n = RandomAccess.Read(handle, buffer[done..], offset + done);
+            int n;
+            try
+            {
+                n = RandomAccess.Read(handle, buffer[done..], offset + done);
+            }
+            catch (IOException e)
+            {
+                // A local read error must not pass for a network fault further up.
+                throw new LinuxImageException(DiagnosticCatalog.SourceDiskUnreadable, path, e, path, e.Message);
+            }
             if (n <= 0)
             {
                 throw new LinuxImageException(DiagnosticCatalog.PublishImageChanged, path, path);
