@@ -6,7 +6,8 @@
 # but /proc, /sys and /dev inside the chroot while packages install.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-work="$here/artifacts/sample"
+# The root tree is cached outside the checkout: CI clones afresh, and debootstrap takes minutes.
+work="${LIMG_SAMPLE_CACHE:-/var/tmp/limg-sample-cache}"
 rootfs="$work/rootfs"
 out="$here/samples/disks/debian-minimal.vhd"
 mirror="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
@@ -53,6 +54,14 @@ FSTAB
   mkdir -p "$rootfs/boot/grub"
   chroot "$rootfs" env PATH=/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin grub-mkconfig -o /boot/grub/grub.cfg
   rm -f "$rootfs/usr/local/sbin/grub-probe"
+  # GRUB for BIOS boot without grub-install: the modules where grub-install puts them, and a
+  # core.img that finds the root file system by UUID (written to the disk's first sectors below).
+  mkdir -p "$rootfs/boot/grub/i386-pc"
+  cp "$rootfs"/usr/lib/grub/i386-pc/*.mod "$rootfs"/usr/lib/grub/i386-pc/*.lst "$rootfs/usr/lib/grub/i386-pc/boot.img" "$rootfs/boot/grub/i386-pc/"
+  printf 'search.fs_uuid %s root hd0,msdos1\nset prefix=($root)/boot/grub\n' "$uuid" > "$rootfs/tmp/load.cfg"
+  chroot "$rootfs" grub-mkimage -O i386-pc -c /tmp/load.cfg -p /boot/grub -o /tmp/core.img biosdisk part_msdos ext2 search_fs_uuid
+  mv "$rootfs/tmp/core.img" "$work/core.img"
+  rm -f "$rootfs/tmp/load.cfg"
   chroot "$rootfs" apt-get clean
   rm -rf "$rootfs/var/lib/apt/lists/"*
   for d in dev sys proc; do umount -l "$rootfs/$d"; done
@@ -69,6 +78,11 @@ mke2fs -q -t ext4 -d "$rootfs" -L rootfs -U "$uuid" -E root_owner=0:0 "$part" 1G
 truncate -s $((1024*1024 + 1024*1024*1024 + 300*1024)) "$raw"
 printf 'label: dos\nstart=2048, size=%d, type=83, bootable\n' $((1024*1024*1024/512)) | sfdisk -q "$raw"
 dd if="$part" of="$raw" bs=1M seek=1 conv=notrunc,sparse status=none
+# What grub-bios-setup does: boot.img's code in the MBR (keeping the partition table), the
+# boot-drive check disabled, core.img from sector 1.
+dd if="$rootfs/boot/grub/i386-pc/boot.img" of="$raw" bs=440 count=1 conv=notrunc status=none
+printf '\x90\x90' | dd of="$raw" bs=1 seek=$((0x66)) conv=notrunc status=none
+dd if="$work/core.img" of="$raw" bs=512 seek=1 conv=notrunc status=none
 rm -f "$out"
 qemu-img convert -f raw -O vpc -o subformat=dynamic "$raw" "$out"
 rm -f "$part" "$raw"

@@ -40,14 +40,6 @@ public sealed record VhdDynamicHeader
 
     public static VhdDynamicHeader Parse(ReadOnlySpan<byte> b)
     {
-        uint sum = 0;
-        for (int i = 0; i < Size; i++)
-        {
-            if (i is < 36 or >= 40)
-            {
-                sum += b[i];
-            }
-        }
         var locators = new List<VhdParentLocator>(8);
         for (int i = 0; i < 8; i++)
         {
@@ -67,7 +59,7 @@ public sealed record VhdDynamicHeader
             MaxTableEntries = BinaryPrimitives.ReadUInt32BigEndian(b[28..]),
             BlockSize = BinaryPrimitives.ReadUInt32BigEndian(b[32..]),
             Checksum = BinaryPrimitives.ReadUInt32BigEndian(b[36..]),
-            ComputedChecksum = ~sum,
+            ComputedChecksum = VhdChecksum.Compute(b[..Size], 36),
             ParentUniqueId = new Guid(b.Slice(40, 16), bigEndian: true),
             ParentUnicodeName = nul >= 0 ? name[..nul] : name,
             ParentLocators = locators,

@@ -137,17 +137,5 @@ public sealed record VhdFooter
     }
 
     /// <summary>One's complement of the byte sum of the footer with the checksum field taken as zero.</summary>
-    public static uint ComputeChecksum(ReadOnlySpan<byte> footer)
-    {
-        uint sum = 0;
-        for (int i = 0; i < Size; i++)
-        {
-            if (i is >= 64 and < 68)
-            {
-                continue;
-            }
-            sum += footer[i];
-        }
-        return ~sum;
-    }
+    public static uint ComputeChecksum(ReadOnlySpan<byte> footer) => VhdChecksum.Compute(footer[..Size], 64);
 }
