@@ -51,6 +51,34 @@ public sealed class PublishCommandTests : IDisposable
     }
 
     [TestMethod]
+    public void A_killed_publish_is_resumed_by_the_next_one_which_sends_only_what_is_missing()
+    {
+        string vhd = dir["image.vhd"];
+        // 48 MiB of data in 1 MiB runs over 128 MiB: a few seconds of upload, one write at a time.
+        SparseVhd.Create(vhd, 128, Enumerable.Range(0, 48).Select(i => ((long)i * 8 / 3 * SparseVhd.MiB, SparseVhd.Data((int)SparseVhd.MiB, i))));
+        var env = new Dictionary<string, string> { ["LIMG_AZURE_STORAGE_CONNECTION_STRING"] = AzuriteServer.ConnectionString() };
+        string[] args = [ToolAssembly, "publish", vhd, "--skip-validation", "--blob-uri", $"{container}/image.vhd", "--parallelism", "1"];
+
+        // Killed (SIGKILL, no chance to clean up) once it reports upload progress.
+        var killed = RunDotNet(Path.GetTempPath(), env, args, killWhen: line => line.StartsWith("linuximage: uploading", StringComparison.Ordinal) && !line.Contains(" 0% ", StringComparison.Ordinal));
+        Assert.AreNotEqual(0, killed.ExitCode, killed.Output);
+        Assert.DoesNotContain("uploaded:", killed.Output);
+        long presentBeforeResume = 0;
+        foreach (var range in Blob("image.vhd").GetAllPageRanges(cancellationToken: TestContext.CancellationToken))
+        {
+            presentBeforeResume += range.Range.Length ?? 0;
+        }
+        Assert.IsGreaterThan(0L, presentBeforeResume, "the killed run had written part of the image");
+
+        var resumed = RunDotNet(Path.GetTempPath(), env, [.. args, "--verify", "Full"]);
+
+        Assert.AreEqual(0, resumed.ExitCode, resumed.Output);
+        StringAssert.Contains(resumed.Output, "resumed and completed");
+        StringAssert.Contains(resumed.Output, "already present");
+        CollectionAssert.AreEqual(File.ReadAllBytes(vhd), Download("image.vhd"));
+    }
+
+    [TestMethod]
     public void Tool_reports_a_wrong_key_from_the_environment_as_LIMG0603_without_the_key()
     {
         string vhd = dir["image.vhd"];
@@ -172,7 +200,10 @@ public sealed class PublishCommandTests : IDisposable
         }
     }
 
-    private static DotNet.Result RunDotNet(string workingDirectory, Dictionary<string, string> env, params string[] args)
+    private static DotNet.Result RunDotNet(string workingDirectory, Dictionary<string, string> env, params string[] args) =>
+        RunDotNet(workingDirectory, env, args, killWhen: null);
+
+    private static DotNet.Result RunDotNet(string workingDirectory, Dictionary<string, string> env, string[] args, Func<string, bool>? killWhen)
     {
         var psi = new ProcessStartInfo("dotnet")
         {
@@ -196,14 +227,43 @@ public sealed class PublishCommandTests : IDisposable
             psi.Environment[name] = value;
         }
         using var process = Process.Start(psi)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
+        var output = new StringBuilder();
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is null)
+            {
+                return;
+            }
+            lock (output)
+            {
+                output.AppendLine(e.Data);
+            }
+            if (killWhen?.Invoke(e.Data) == true)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+        };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                lock (output)
+                {
+                    output.AppendLine(e.Data);
+                }
+            }
+        };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
         if (!process.WaitForExit(10 * 60 * 1000))
         {
             process.Kill(entireProcessTree: true);
             Assert.Fail("dotnet " + string.Join(' ', args) + " did not finish in 10 minutes.");
         }
         process.WaitForExit();
-        return new DotNet.Result(process.ExitCode, stdout.Result + stderr.Result);
+        lock (output)
+        {
+            return new DotNet.Result(process.ExitCode, output.ToString());
+        }
     }
 }

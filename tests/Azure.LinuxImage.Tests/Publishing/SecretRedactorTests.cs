@@ -41,3 +41,19 @@ public sealed class SecretRedactorTests
             SecretRedactor.DescribeUri(new Uri("https://a.blob.core.windows.net/c/b.vhd?sv=1&sig=x")));
     }
 }
+
+[TestClass]
+public sealed class SasTokenTests
+{
+    [TestMethod]
+    public void Escaped_and_MSBuild_unescaped_forms_normalize_to_the_same_token()
+    {
+        const string escaped = "sv=2025-01-05&se=2030-01-01T00%3A00%3A00Z&sr=b&sp=rcw&sig=Ab%2Bc%2Fd%3D";
+        const string unescaped = "sv=2025-01-05&se=2030-01-01T00:00:00Z&sr=b&sp=rcw&sig=Ab+c/d=";
+
+        Assert.AreEqual(escaped, SasToken.Normalize(escaped));
+        Assert.AreEqual(escaped, SasToken.Normalize("?" + unescaped));
+        Assert.AreEqual("Ab+c/d=", SasToken.Signature(escaped));
+        Assert.AreEqual("Ab+c/d=", SasToken.Signature(unescaped));
+    }
+}
