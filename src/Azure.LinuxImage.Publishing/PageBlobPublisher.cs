@@ -36,12 +36,16 @@ public sealed class PageBlobPublisher(PublishOptions options)
         string path = Path.GetFullPath(imagePath);
         var clock = Stopwatch.StartNew();
 
-        var scanReporter = new ProgressReporter(progress, PublishPhase.Scanning, new FileInfo(path) is { Exists: true } f ? f.Length : 0, options.ProgressInterval);
-        var plan = await Task.Run(() => UploadPlan.Create(path, new Progress(scanReporter), cancellationToken), cancellationToken).ConfigureAwait(false);
-        scanReporter.Finish();
+        UploadPlan.CheckFixedVhd(path);
 
+        // The service before the scan: a wrong key or a missing container is reported at once, not
+        // after reading the whole image. Creating the blob later is conditional, so nothing is lost.
         var existing = await Call(destination, "read the properties of", path,
             async ct => await destination.Client.GetPropertiesAsync(cancellationToken: ct).ConfigureAwait(false), cancellationToken, notFoundIsNull: true).ConfigureAwait(false);
+
+        var scanReporter = new ProgressReporter(progress, PublishPhase.Scanning, new FileInfo(path).Length, options.ProgressInterval);
+        var plan = await Task.Run(() => UploadPlan.Create(path, new Progress(scanReporter), cancellationToken), cancellationToken).ConfigureAwait(false);
+        scanReporter.Finish();
 
         string md5Hex = Convert.ToHexString(plan.ContentMd5);
         bool resuming = false;

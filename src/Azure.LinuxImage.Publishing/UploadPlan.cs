@@ -188,6 +188,18 @@ public sealed class UploadPlan
         }
     }
 
+    /// <summary>Only the footer check of <see cref="Create"/>: cheap, so it can come before anything slow.</summary>
+    public static void CheckFixedVhd(string path)
+    {
+        string full = System.IO.Path.GetFullPath(path);
+        if (!File.Exists(full))
+        {
+            throw new LinuxImageException(DiagnosticCatalog.ImageNotBuilt, full, full);
+        }
+        using var handle = OpenRead(full);
+        CheckFixedVhd(full, handle, RandomAccess.GetLength(handle));
+    }
+
     private static void CheckFixedVhd(string path, SafeFileHandle handle, long length)
     {
         if (length < VhdFooter.Size + MiB || length % PageSize != 0)

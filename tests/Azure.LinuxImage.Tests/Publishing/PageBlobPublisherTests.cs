@@ -254,6 +254,21 @@ public sealed class PageBlobPublisherTests : IDisposable
         AssertNoSecret(e.ToString(), AzuriteServer.AccountKey);
     }
 
+    [TestMethod]
+    public async Task An_image_that_is_not_a_fixed_VHD_is_refused_before_contacting_the_service()
+    {
+        string raw = dir["disk.raw"];
+        await File.WriteAllBytesAsync(raw, new byte[2 * SparseVhd.MiB], TestContext.CancellationToken);
+        var options = Options();
+        options.ConnectionString = AzuriteServer.ConnectionString(endpoint: $"http://127.0.0.1:{AzuriteServer.ClosedPort()}/{AzuriteServer.AccountName}");
+        options.BlobUri = $"{container}/image.vhd";
+
+        var e = await Assert.ThrowsExactlyAsync<LinuxImageException>(
+            () => new PageBlobPublisher(options).PublishAsync(raw, cancellationToken: TestContext.CancellationToken));
+
+        Assert.AreEqual("LIMG0609", e.Descriptor.Code);
+    }
+
     private PublishOptions Options() => new()
     {
         BlobUri = BlobUri(),
