@@ -73,7 +73,7 @@ public sealed class PageBlobPublisher(PublishOptions options)
             }
         }
 
-        var state0 = Metadata(plan, StateUploading);
+        var uploadingMetadata = Metadata(plan, StateUploading);
         IReadOnlyList<PageRange> toSend = plan.Ranges;
         if (resuming)
         {
@@ -82,7 +82,7 @@ public sealed class PageBlobPublisher(PublishOptions options)
         }
         else
         {
-            await CreateBlob(destination, plan, state0, overwrite: existing is not null, path, cancellationToken).ConfigureAwait(false);
+            await CreateBlob(destination, plan, uploadingMetadata, overwrite: existing is not null, path, cancellationToken).ConfigureAwait(false);
         }
 
         long alreadyPresent = plan.DataBytes - toSend.Sum(r => r.Length);
