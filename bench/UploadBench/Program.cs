@@ -34,9 +34,11 @@ if (mode == "ours")
         Overwrite = true,
         Verify = VerifyMode.Sample,
     });
-    var result = await publisher.PublishAsync(image);
+    var phases = new PhaseTimes();
+    var result = await publisher.PublishAsync(image, phases);
     sent = result.BytesSent;
     Console.Error.WriteLine(result.Summary());
+    Console.Error.WriteLine("phases: " + string.Join(", ", phases.Last.Select(p => $"{p.Key.ToString().ToLowerInvariant()} {p.Value.TotalSeconds:0.0} s")));
 }
 else
 {
@@ -73,3 +75,17 @@ else
 }
 Console.WriteLine($"{mode} bytes_sent={sent} seconds={clock.Elapsed.TotalSeconds:0.00}");
 return 0;
+
+/// <summary>Each phase's duration: the publisher's reports carry the time since the phase began.</summary>
+internal sealed class PhaseTimes : IProgress<PublishProgress>
+{
+    public SortedDictionary<PublishPhase, TimeSpan> Last { get; } = [];
+
+    public void Report(PublishProgress value)
+    {
+        lock (Last)
+        {
+            Last[value.Phase] = value.Elapsed;
+        }
+    }
+}
