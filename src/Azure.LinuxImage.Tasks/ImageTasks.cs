@@ -54,14 +54,11 @@ namespace Azure.LinuxImage.Tasks
         }
     }
 
-    /// <summary>PatchImage: offline guest configuration, only changed bytes written.</summary>
-    public sealed class PatchLinuxImage : LinuxImageToolTask
+    /// <summary>The project's guest settings, which patch applies and validate checks against.</summary>
+    public abstract class GuestSettingsTask : LinuxImageToolTask
     {
         [Required]
         public string Image { get; set; } = string.Empty;
-
-        [Required]
-        public string Journal { get; set; } = string.Empty;
 
         public ITaskItem[] KernelParameters { get; set; } = System.Array.Empty<ITaskItem>();
 
@@ -74,12 +71,13 @@ namespace Azure.LinuxImage.Tasks
 
         public string? DeprovisionUser { get; set; }
 
-        protected override string Command => "patch";
+        public string? AzureDiskController { get; set; }
+
+        public string? ImageKind { get; set; }
 
         protected override void AppendArguments(ResponseFileBuilder args)
         {
             args.Add(Image);
-            args.AddOption("--journal", Journal);
             args.AddOptions("--kernel-parameter", KernelParameters.Select(i => i.ItemSpec));
             args.AddOptions("--remove-kernel-parameter", RemoveKernelParameters.Select(i => i.ItemSpec));
             args.AddOptions("--waagent-setting", WaagentSettings.Select(i => i.ItemSpec + "=" + i.GetMetadata("Value")));
@@ -88,23 +86,40 @@ namespace Azure.LinuxImage.Tasks
                 args.Add("--deprovision");
             }
             args.AddOption("--deprovision-user", DeprovisionUser);
+            args.AddOption("--disk-controller", AzureDiskController);
+            args.AddOption("--image-kind", ImageKind);
         }
     }
 
-    /// <summary>ValidateImage: every rule, a JSON report beside the image.</summary>
-    public sealed class ValidateLinuxImage : LinuxImageToolTask
+    /// <summary>PatchImage: offline guest configuration, only changed bytes written.</summary>
+    public sealed class PatchLinuxImage : GuestSettingsTask
     {
         [Required]
-        public string Image { get; set; } = string.Empty;
+        public string Journal { get; set; } = string.Empty;
 
+        protected override string Command => "patch";
+
+        protected override void AppendArguments(ResponseFileBuilder args)
+        {
+            base.AppendArguments(args);
+            args.AddOption("--journal", Journal);
+        }
+    }
+
+    /// <summary>ValidateImage: every rule; a JSON report and SARIF beside the image.</summary>
+    public sealed class ValidateLinuxImage : GuestSettingsTask
+    {
         public string? ReportFile { get; set; }
+
+        public string? SarifFile { get; set; }
 
         protected override string Command => "validate";
 
         protected override void AppendArguments(ResponseFileBuilder args)
         {
-            args.Add(Image);
+            base.AppendArguments(args);
             args.AddOption("--report", ReportFile);
+            args.AddOption("--sarif", SarifFile);
         }
     }
 }

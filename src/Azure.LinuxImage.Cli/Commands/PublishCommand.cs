@@ -2,6 +2,7 @@ using System.CommandLine;
 using Azure.LinuxImage.Cli.Output;
 using Azure.LinuxImage.Engine.Diagnostics;
 using Azure.LinuxImage.Engine.Validation;
+using Azure.LinuxImage.Engine.Validation.Guest;
 using Azure.LinuxImage.Publishing;
 
 namespace Azure.LinuxImage.Cli.Commands;
@@ -16,7 +17,7 @@ internal static class PublishCommand
     public const string SasVariable = "LIMG_AZURE_BLOB_SAS";
     public const string ConnectionStringVariable = "LIMG_AZURE_STORAGE_CONNECTION_STRING";
 
-    public static Command Create(CommonOptions common)
+    public static Command Create(CommonOptions common, GuestSettingsOptions guest)
     {
         var image = new Argument<string>("image") { Description = "The fixed VHD to upload (the build's output)." };
         var blobUri = new Option<string?>("--blob-uri")
@@ -31,6 +32,8 @@ internal static class PublishCommand
         {
             image, blobUri, overwrite, parallelism, verify, skipValidation,
         };
+        // The guest settings only matter to the validation that precedes the upload.
+        guest.AddTo(command);
         common.AddTo(command);
         command.SetAction((result, cancellationToken) => Task.FromResult(common.Run(result, writer =>
         {
@@ -38,7 +41,8 @@ internal static class PublishCommand
             if (!result.GetValue(skipValidation))
             {
                 // An image that fails validation is never uploaded: Azure would accept it and the VM would not boot.
-                writer.Report(ImageValidator.Validate(path).Select(o => o.ToDiagnostic()).OfType<Diagnostic>());
+                var validation = ImageValidator.Validate(path, guest.ImageKind(result), GuestValidationOptions.From(guest.Create(result)), common.CreateOptions(result));
+                writer.ReportApplied(validation.Diagnostics);
                 if (writer.Errors > 0)
                 {
                     writer.Info($"linuximage: not publishing '{path}': it has {writer.Errors} validation errors");

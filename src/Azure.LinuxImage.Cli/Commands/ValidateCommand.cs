@@ -1,27 +1,27 @@
 using System.CommandLine;
 using Azure.LinuxImage.Engine.Validation;
+using Azure.LinuxImage.Engine.Validation.Guest;
 
 namespace Azure.LinuxImage.Cli.Commands;
 
 internal static class ValidateCommand
 {
-    public static Command Create(CommonOptions common)
+    public static Command Create(CommonOptions common, GuestSettingsOptions guest)
     {
         var image = new Argument<string>("image") { Description = "The fixed VHD to validate." };
         var report = new Option<string?>("--report") { Description = "Write the JSON validation report here." };
-        var command = new Command("validate", "Check an image against every requirement Azure places on it.") { image, report };
+        var sarif = new Option<string?>("--sarif") { Description = "Write the result as SARIF 2.1.0 here." };
+        var command = new Command("validate", "Check an image against every requirement Azure places on it.") { image, report, sarif };
+        guest.AddTo(command);
         common.AddTo(command);
         command.SetAction(result => common.Run(result, writer =>
         {
-            string path = Path.GetFullPath(result.GetValue(image)!);
-            var outcomes = ImageValidator.Validate(path);
-            var validation = new ValidationReport(path, outcomes, common.CreateOptions(result));
-            writer.Report(outcomes.Select(o => o.ToDiagnostic()).OfType<Engine.Diagnostics.Diagnostic>());
-            if (result.GetValue(report) is { } reportPath)
-            {
-                validation.WriteJson(reportPath);
-            }
-            writer.Info($"linuximage: {outcomes.Count(o => o.Passed)} of {outcomes.Count} rules passed ({writer.Errors} errors, {writer.Warnings} warnings)");
+            var validation = ImageValidator.Validate(result.GetValue(image)!, guest.ImageKind(result),
+                GuestValidationOptions.From(guest.Create(result)), common.CreateOptions(result),
+                result.GetValue(report), result.GetValue(sarif));
+            // The options are already applied: print as they are.
+            writer.ReportApplied(validation.Diagnostics);
+            writer.Info($"linuximage: {validation.Outcomes.Count(o => o.Passed)} of {validation.Outcomes.Count} checks passed ({writer.Errors} errors, {writer.Warnings} warnings)");
             return 0;
         }));
         return command;

@@ -14,12 +14,22 @@ internal sealed class DiagnosticWriter(DiagnosticOptions options, string? projec
 
     public void Report(Diagnostic diagnostic)
     {
-        var applied = options.Apply(diagnostic);
-        if (applied is null)
+        if (options.Apply(diagnostic) is { } applied)
         {
-            return;
+            ReportApplied(applied);
         }
-        if (applied.File is null && projectFile is not null)
+    }
+
+    /// <summary>Prints a diagnostic whose severity NoWarn / WarningsAsErrors have already decided.</summary>
+    public void ReportApplied(Diagnostic applied)
+    {
+        if (projectFile is not null && applied.File is not null && !File.Exists(applied.File))
+        {
+            // A path inside the guest: an IDE would look for it on the build machine, so the
+            // diagnostic points at the project and names the guest file in its text.
+            applied = applied with { File = projectFile, Message = $"{applied.Message} (in the guest: {applied.File})" };
+        }
+        else if (applied.File is null && projectFile is not null)
         {
             applied = applied with { File = projectFile };
         }
@@ -39,6 +49,14 @@ internal sealed class DiagnosticWriter(DiagnosticOptions options, string? projec
         foreach (var d in diagnostics)
         {
             Report(d);
+        }
+    }
+
+    public void ReportApplied(IEnumerable<Diagnostic> diagnostics)
+    {
+        foreach (var d in diagnostics)
+        {
+            ReportApplied(d);
         }
     }
 

@@ -1,4 +1,6 @@
 using Azure.LinuxImage.Engine.Diagnostics;
+using Azure.LinuxImage.Engine.Guest;
+using Azure.LinuxImage.Engine.Guest.Patching;
 using Azure.LinuxImage.Engine.IO;
 
 namespace Azure.LinuxImage.Engine.Patching;
@@ -6,19 +8,31 @@ namespace Azure.LinuxImage.Engine.Patching;
 public sealed record ImagePatchResult(PatchApplyResult Applied, IReadOnlyList<string> Actions, IReadOnlyList<Diagnostic> Diagnostics);
 
 /// <summary>
-/// The patch step: computes the guest changes on the unpatched image in a copy-on-write overlay and
-/// applies only the changed bytes to the output (see <see cref="PatchApplier"/>).
+/// The patch step: mounts the guest of the unpatched image over a copy-on-write overlay, runs the
+/// guest configuration steps there, and applies only the bytes that changed to the output image
+/// (see <see cref="PatchApplier"/>). The source disk is never involved.
 /// </summary>
 public static class ImagePatcher
 {
-    public static ImagePatchResult Patch(string imagePath, string journalPath, ImagePatchOptions options)
+    public static ImagePatchResult Patch(string imagePath, string journalPath, GuestPatchOptions options)
     {
         var actions = new List<string>();
         var diagnostics = new List<Diagnostic>();
-        var applied = PatchApplier.Apply(imagePath, journalPath, baseView =>
+        string image = Path.GetFullPath(imagePath);
+        var applied = PatchApplier.Apply(image, journalPath, baseView =>
         {
+            actions.Clear();
+            diagnostics.Clear();
             var overlay = new DiskOverlay(baseView);
-            GuestPatchPipeline.Run(overlay, options, actions, diagnostics);
+            var mounts = GuestMounts.Open(overlay, image);
+            // File times in the guest are the build's time, or SOURCE_DATE_EPOCH for reproducible images.
+            var now = new DateTimeOffset(Conversion.FixedVhdConverter.BuildTimestamp());
+            mounts.Clock = () => now;
+            diagnostics.AddRange(mounts.Diagnostics);
+            var result = GuestPatcher.Patch(mounts, options);
+            actions.Add($"guest: {result.Distribution.PrettyName} ({result.Distribution.Family}, {result.Distribution.InitramfsGenerator})");
+            actions.AddRange(result.Actions);
+            diagnostics.AddRange(result.Diagnostics);
             return overlay.GetChanges();
         });
         return new ImagePatchResult(applied, actions, diagnostics);

@@ -1,62 +1,60 @@
 using System.Text.Json;
-using Azure.LinuxImage.Engine.Conversion;
 using Azure.LinuxImage.Engine.Diagnostics;
 
 namespace Azure.LinuxImage.Engine.Validation;
 
-/// <summary>
-/// The machine-readable result of validation ($(ImageName).validation.json): every rule with its
-/// outcome and the severity it ended with after NoWarn / WarningsAsErrors, so CI reads the same
-/// verdict as the build log.
-/// </summary>
-public sealed class ValidationReport
+/// <summary>The JSON validation report ($(ImageName).validation.json): every outcome, with the severity the build gives it.</summary>
+public static class ValidationReport
 {
-    public ValidationReport(string image, IReadOnlyList<RuleOutcome> outcomes, DiagnosticOptions options)
+    public static int ErrorCount(IReadOnlyList<RuleOutcome> outcomes, DiagnosticOptions options) =>
+        outcomes.Count(o => o.ToDiagnostic(options)?.Severity == DiagnosticSeverity.Error);
+
+    public static void WriteJson(Stream output, string? image, IReadOnlyList<RuleOutcome> outcomes, DiagnosticOptions options, IReadOnlyList<string>? patchActions = null)
     {
-        Image = image;
-        Outcomes = outcomes;
-        Diagnostics = outcomes.Select(o => o.ToDiagnostic()).OfType<Diagnostic>().Select(options.Apply).OfType<Diagnostic>().ToList();
-    }
-
-    public string Image { get; }
-
-    public IReadOnlyList<RuleOutcome> Outcomes { get; }
-
-    public IReadOnlyList<Diagnostic> Diagnostics { get; }
-
-    public bool HasErrors => Diagnostics.Any(d => d.Severity == DiagnosticSeverity.Error);
-
-    public void WriteJson(string path)
-    {
-        using var stream = new MemoryStream();
-        using (var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        using var json = new Utf8JsonWriter(output, new JsonWriterOptions { Indented = true });
+        json.WriteStartObject();
+        if (image is not null)
         {
-            json.WriteStartObject();
-            json.WriteString("image", Image);
-            json.WriteString("tool", "linuximage");
-            json.WriteString("result", HasErrors ? "failed" : "passed");
-            json.WriteNumber("errors", Diagnostics.Count(d => d.Severity == DiagnosticSeverity.Error));
-            json.WriteNumber("warnings", Diagnostics.Count(d => d.Severity == DiagnosticSeverity.Warning));
-            json.WriteStartArray("rules");
-            foreach (var outcome in Outcomes)
+            json.WriteString("image", image);
+        }
+        var diagnostics = outcomes.Select(o => (Outcome: o, Diagnostic: o.ToDiagnostic(options))).ToList();
+        json.WriteStartObject("summary");
+        json.WriteNumber("checked", outcomes.Count);
+        json.WriteNumber("passed", outcomes.Count(o => o.Passed));
+        json.WriteNumber("errors", diagnostics.Count(d => d.Diagnostic?.Severity == DiagnosticSeverity.Error));
+        json.WriteNumber("warnings", diagnostics.Count(d => d.Diagnostic?.Severity == DiagnosticSeverity.Warning));
+        json.WriteNumber("suppressed", diagnostics.Count(d => !d.Outcome.Passed && d.Diagnostic is null));
+        json.WriteEndObject();
+        if (patchActions is not null)
+        {
+            json.WriteStartArray("patched");
+            foreach (string action in patchActions)
             {
-                var reported = outcome.ToDiagnostic() is { } d ? Diagnostics.FirstOrDefault(x => x.Code == d.Code && x.Message == d.Message) : null;
-                json.WriteStartObject();
-                json.WriteString("code", outcome.Rule.Code);
-                json.WriteString("title", outcome.Rule.Title);
-                json.WriteString("requirement", outcome.Rule.Requirement);
-                json.WriteString("outcome", outcome.Passed ? "passed" : reported is null ? "suppressed" : "failed");
-                if (!outcome.Passed)
-                {
-                    json.WriteString("severity", (reported?.Severity ?? outcome.Rule.DefaultSeverity).ToString().ToLowerInvariant());
-                }
-                json.WriteString("message", outcome.Message);
-                json.WriteString("help", outcome.Rule.HelpLink);
-                json.WriteEndObject();
+                json.WriteStringValue(action);
             }
             json.WriteEndArray();
+        }
+        json.WriteStartArray("rules");
+        foreach (var (outcome, diagnostic) in diagnostics)
+        {
+            json.WriteStartObject();
+            json.WriteString("rule", outcome.RuleId);
+            json.WriteString("code", outcome.Code);
+            json.WriteString("requirement", outcome.Requirement);
+            json.WriteString("result", outcome.Passed ? "passed" : diagnostic is null ? "suppressed" : "failed");
+            if (diagnostic is not null)
+            {
+                json.WriteString("severity", diagnostic.Severity.ToString().ToLowerInvariant());
+            }
+            json.WriteString("message", outcome.Message);
+            if (outcome.File is not null)
+            {
+                json.WriteString("file", outcome.File);
+            }
+            json.WriteString("help", DiagnosticCatalog.Find(outcome.Code)?.HelpLink);
             json.WriteEndObject();
         }
-        AtomicFile.WriteAllBytes(path, stream.ToArray());
+        json.WriteEndArray();
+        json.WriteEndObject();
     }
 }

@@ -45,10 +45,17 @@ public sealed class ImageProject : IDisposable
         return this;
     }
 
-    public ImageProject WriteWithSource(string sourceDisk, string extra = "") =>
+    /// <summary>An OS disk project: the guest is patched and validated.</summary>
+    public ImageProject WriteOsDisk(string sourceDisk, string extra = "") => WriteWithSource(sourceDisk, "OsDisk", extra);
+
+    /// <summary>A data disk project: the disk-level pipeline only, for synthetic disks without a guest.</summary>
+    public ImageProject WriteDataDisk(string sourceDisk, string extra = "") => WriteWithSource(sourceDisk, "DataDisk", extra);
+
+    private ImageProject WriteWithSource(string sourceDisk, string kind, string extra) =>
         Write($"""
               <PropertyGroup>
                 <SourceDisk>{sourceDisk}</SourceDisk>
+                <ImageKind>{kind}</ImageKind>
               </PropertyGroup>
             {extra}
             """);

@@ -102,7 +102,7 @@ public sealed class PublishCommandTests : IDisposable
         ExternalTool.RunChecked("qemu-img", "create", "-q", "-f", "vpc", "-o", "subformat=fixed,force_size=on", vhd, "20M");
         var env = new Dictionary<string, string> { ["LIMG_AZURE_STORAGE_CONNECTION_STRING"] = AzuriteServer.ConnectionString() };
 
-        var run = RunTool(env, "publish", vhd, "--blob-uri", $"{container}/image.vhd", "--warnings-as-errors", "LIMG0175");
+        var run = RunTool(env, "publish", vhd, "--blob-uri", $"{container}/image.vhd", "--image-kind", "DataDisk", "--warnings-as-errors", "LIMG0175");
 
         Assert.AreEqual(1, run.ExitCode, run.Output);
         StringAssert.Contains(run.Output, "error LIMG0175");
@@ -115,7 +115,7 @@ public sealed class PublishCommandTests : IDisposable
     {
         using var project = new ImageProject();
         DiskFixtures.Raw(project["disk.img"], 24 * SparseVhd.MiB, 8192, 5 * SparseVhd.MiB, 20 * SparseVhd.MiB);
-        project.WriteWithSource("disk.img", $"""
+        project.WriteDataDisk("disk.img", $"""
               <PropertyGroup>
                 <AzureBlobUri>{container}/MyImage.vhd</AzureBlobUri>
                 <AzureUploadParallelism>2</AzureUploadParallelism>
@@ -151,6 +151,29 @@ public sealed class PublishCommandTests : IDisposable
         // MSBuild echoes its own command line at this verbosity: that line is the test's, not ours.
         string ours = string.Join('\n', fromProperty.Output.Split('\n').Where(l => !l.Contains("Command line arguments =", StringComparison.Ordinal)));
         AssertNoSecret(ours, SasSignature(sas));
+    }
+
+    [TestMethod]
+    public void PublishImage_target_never_uploads_when_the_build_fails()
+    {
+        using var project = new ImageProject();
+        // A blank disk declared as an OS disk has no guest, so the build fails (at patch, before
+        // validation). PublishImage depends on Build, ValidateImage included; the tool's own gate for
+        // validation errors is Tool_never_uploads_an_image_with_validation_errors.
+        DiskFixtures.Raw(project["disk.img"], 16 * SparseVhd.MiB, 8192);
+        project.WriteOsDisk("disk.img", $"""
+              <PropertyGroup>
+                <AzureBlobUri>{container}/MyImage.vhd</AzureBlobUri>
+              </PropertyGroup>
+            """);
+
+        var run = RunDotNet(project.Directory, new() { ["LIMG_AZURE_STORAGE_CONNECTION_STRING"] = AzuriteServer.ConnectionString() },
+            "build", project.ProjectPath, "-t:PublishImage", "-nr:false", "-tl:off", "-v:detailed");
+
+        Assert.AreNotEqual(0, run.ExitCode, run.Output);
+        StringAssert.Contains(run.Output, "error LIMG");
+        Assert.DoesNotContain("Task \"PublishLinuxImage\"", run.Output, "the upload task never ran");
+        Assert.IsFalse(Blob("MyImage.vhd").Exists(TestContext.CancellationToken).Value, "nothing was uploaded");
     }
 
     private string BlobUri() => $"{AzuriteServer.BlobEndpoint}/{container}/image.vhd";

@@ -18,7 +18,7 @@ public sealed class SdkBuildTests
     {
         using var project = new ImageProject();
         string raw = DiskFixtures.Raw(project["disk.img"], size, 4096, size / 2 / 4096 * 4096, Math.Max(512, size - 70000));
-        project.WriteWithSource("disk.img");
+        project.WriteDataDisk("disk.img");
 
         var build = project.Build();
 
@@ -42,7 +42,7 @@ public sealed class SdkBuildTests
         using var project = new ImageProject();
         string raw = DiskFixtures.Raw(project["src.raw"], 100 * MiB + 4096, 0x100000, 0x2345000, 100 * MiB);
         string vhd = DiskFixtures.QemuConvert(raw, project["disks/src.vhd"], "vpc", "subformat=" + subformat, "force_size=on");
-        project.WriteWithSource("disks/src.vhd");
+        project.WriteDataDisk("disks/src.vhd");
 
         var build = project.Build();
 
@@ -57,7 +57,7 @@ public sealed class SdkBuildTests
     {
         using var project = new ImageProject();
         DiskFixtures.Raw(project["disk.img"], 20 * MiB, 8192);
-        project.WriteWithSource("disk.img");
+        project.WriteDataDisk("disk.img");
         Assert.AreEqual(0, project.Build().ExitCode);
         var imageTime = File.GetLastWriteTimeUtc(project.ImagePath);
 
@@ -78,10 +78,10 @@ public sealed class SdkBuildTests
     {
         using var project = new ImageProject();
         DiskFixtures.Raw(project["disk.img"], 20 * MiB, 8192);
-        project.WriteWithSource("disk.img");
+        project.WriteDataDisk("disk.img");
         Assert.AreEqual(0, project.Build().ExitCode);
 
-        project.WriteWithSource("disk.img", """<ItemGroup><KernelParameter Include="net.ifnames=0" /></ItemGroup>""");
+        project.WriteDataDisk("disk.img", """<ItemGroup><KernelParameter Include="net.ifnames=0" /></ItemGroup>""");
         var rebuild = project.Build();
 
         Assert.AreEqual(0, rebuild.ExitCode, rebuild.Output);
@@ -96,7 +96,7 @@ public sealed class SdkBuildTests
     {
         using var project = new ImageProject();
         string raw = DiskFixtures.Raw(project["disk.img"], 20 * MiB + 7, 8192, 19 * MiB);
-        project.WriteWithSource("disk.img");
+        project.WriteDataDisk("disk.img");
         Assert.AreEqual(0, project.Build().ExitCode);
 
         var grown = project.Build("-p:ImageSizeMiB=64");
@@ -133,7 +133,7 @@ public sealed class SdkBuildTests
                 stream.Write(chunk);
             }
         }
-        project.WriteWithSource("disk.img");
+        project.WriteDataDisk("disk.img");
         string bin = Path.GetDirectoryName(project.ImagePath)!;
 
         var killed = project.BuildAndKill(() => Directory.Exists(bin) && Directory.EnumerateFiles(bin, "*.partial").Any());
@@ -152,7 +152,7 @@ public sealed class SdkBuildTests
     {
         using var project = new ImageProject();
         DiskFixtures.Raw(project["disk.img"], 5 * MiB, 8192);
-        project.WriteWithSource("disk.img");
+        project.WriteDataDisk("disk.img");
         Assert.AreEqual(0, project.Build().ExitCode);
 
         var rebuild = project.Build("-t:Rebuild");
@@ -175,7 +175,7 @@ public sealed class SdkBuildTests
         Assert.AreNotEqual(0, unset.ExitCode);
         StringAssert.Contains(unset.Output, "error LIMG0001");
 
-        project.WriteWithSource("disks/nothere.vhdx");
+        project.WriteDataDisk("disks/nothere.vhdx");
         var missing = project.Build();
         Assert.AreNotEqual(0, missing.ExitCode);
         StringAssert.Contains(missing.Output, "error LIMG0002");
@@ -188,7 +188,7 @@ public sealed class SdkBuildTests
     {
         using var project = new ImageProject();
         DiskFixtures.Raw(project["disk.img"], 3 * MiB, 8192);
-        project.WriteWithSource("disk.img", "<PropertyGroup><ImageName>Custom</ImageName></PropertyGroup>");
+        project.WriteDataDisk("disk.img", "<PropertyGroup><ImageName>Custom</ImageName></PropertyGroup>");
 
         var build = project.Build("-c", "Release", "-p:OutDir=" + project["out"] + "/");
 
@@ -216,7 +216,7 @@ public sealed class SdkBuildTests
     {
         using var project = new ImageProject();
         DiskFixtures.Raw(project["disk.img"], 3 * MiB, 8192);
-        project.WriteWithSource("disk.img");
+        project.WriteDataDisk("disk.img");
         Assert.AreEqual(0, project.Run("new", "sln", "-n", "Images", "--format", "sln").ExitCode);
         var add = project.Run("sln", "Images.sln", "add", project.ProjectPath);
         Assert.AreEqual(0, add.ExitCode, add.Output);
@@ -231,7 +231,7 @@ public sealed class SdkBuildTests
     {
         using var project = new ImageProject();
         DiskFixtures.Raw(project["disk.img"], 3 * MiB, 8192);
-        project.WriteWithSource("disk.img");
+        project.WriteDataDisk("disk.img");
         Assert.AreEqual(0, project.Run("restore", project.ProjectPath).ExitCode);
         var build = project.Build("-p:DesignTimeBuild=true", "-p:BuildingProject=false", "-t:ResolveReferences;CompileDesignTime");
         Assert.AreEqual(0, build.ExitCode, build.Output);

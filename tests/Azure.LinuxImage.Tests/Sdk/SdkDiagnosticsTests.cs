@@ -13,7 +13,7 @@ public sealed class SdkDiagnosticsTests
         var project = new ImageProject();
         string raw = DiskFixtures.Raw(project["src.raw"], 20 * MiB, 0, 5 * MiB);
         string vhd = DiskFixtures.QemuConvert(raw, project["src.vhd"], "vpc", "subformat=dynamic", "force_size=on");
-        project.WriteWithSource("src.vhd");
+        project.WriteDataDisk("src.vhd");
         return (project, vhd);
     }
 
@@ -85,7 +85,7 @@ public sealed class SdkDiagnosticsTests
         string parent = DiskFixtures.QemuConvert(parentRaw, project["parent.vhd"], "vpc", "subformat=dynamic", "force_size=on");
         VhdBuilder.CreateDifferencing(project["child.vhd"], parent, [(2 * MiB, new byte[4096])]);
         File.Delete(parent);
-        project.WriteWithSource("child.vhd");
+        project.WriteDataDisk("child.vhd");
         AssertFailsWith(project, "LIMG0104", "parent.vhd");
     }
 
@@ -94,7 +94,7 @@ public sealed class SdkDiagnosticsTests
     {
         using var project = new ImageProject();
         File.WriteAllText(project["notes.txt"], "this is not a disk image\n");
-        project.WriteWithSource("notes.txt");
+        project.WriteDataDisk("notes.txt");
         AssertFailsWith(project, "LIMG0100", "notes.txt");
     }
 
@@ -105,7 +105,7 @@ public sealed class SdkDiagnosticsTests
         string raw = DiskFixtures.Raw(project["src.raw"], 20 * MiB + 512, 0);
         // Without force_size qemu writes creator "qemu": its size is CHS-rounded and ambiguous (LIMG0107).
         DiskFixtures.QemuConvert(raw, project["src.vhd"], "vpc", "subformat=fixed");
-        project.WriteWithSource("src.vhd");
+        project.WriteDataDisk("src.vhd");
 
         var warned = project.Build();
         Assert.AreEqual(0, warned.ExitCode, warned.Output);

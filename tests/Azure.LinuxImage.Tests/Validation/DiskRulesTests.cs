@@ -12,7 +12,7 @@ public sealed class DiskRulesTests
     private const long MiB = 1024 * 1024;
 
     private static string[] FailedCodes(string image) =>
-        DiskRules.Check(image).Where(o => !o.Passed).Select(o => o.Rule.Code).ToArray();
+        DiskRules.Check(image).Where(o => !o.Passed).Select(o => o.Code).ToArray();
 
     [TestMethod]
     public void OurImage_PassesEveryRule()
@@ -59,19 +59,20 @@ public sealed class DiskRulesTests
     }
 
     [TestMethod]
-    public void Report_ListsEveryRule_WithSeverityAfterWarningOptions()
+    public void DataDiskReport_ListsEveryDiskRule_WithSeverityAfterWarningOptions()
     {
         using var dir = new TempDir();
         ExternalTool.RunChecked("qemu-img", "create", "-f", "vpc", "-o", "subformat=fixed", dir["f.vhd"], "100M");
-        var outcomes = DiskRules.Check(dir["f.vhd"]);
-        var options = new DiagnosticOptions();
-        new ValidationReport(dir["f.vhd"], outcomes, options).WriteJson(dir["r.json"]);
+        var result = ImageValidator.Validate(dir["f.vhd"], ImageKind.DataDisk, new Engine.Validation.Guest.GuestValidationOptions(),
+            new DiagnosticOptions(), dir["r.json"], dir["r.sarif"]);
+        Assert.IsTrue(result.HasErrors);
         using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(dir["r.json"]));
         var rules = doc.RootElement.GetProperty("rules").EnumerateArray().ToList();
-        Assert.AreEqual(outcomes.Count, rules.Count);
-        Assert.AreEqual("failed", doc.RootElement.GetProperty("result").GetString());
+        Assert.AreEqual(6, rules.Count);
         var wholeMiB = rules.Single(r => r.GetProperty("code").GetString() == "LIMG0171");
         Assert.AreEqual("R2", wholeMiB.GetProperty("requirement").GetString());
         Assert.AreEqual("error", wholeMiB.GetProperty("severity").GetString());
+        using var sarif = System.Text.Json.JsonDocument.Parse(File.ReadAllText(dir["r.sarif"]));
+        Assert.AreEqual("2.1.0", sarif.RootElement.GetProperty("version").GetString());
     }
 }

@@ -1,0 +1,44 @@
+namespace Azure.LinuxImage.Engine.Diagnostics;
+
+public static partial class DiagnosticCatalog
+{
+    // Partitions, volumes and file systems (0300–0399).
+    public static readonly DiagnosticDescriptor PartitionTableDamaged = Define("LIMG0300", DiagnosticSeverity.Error, "R1",
+        "Partition table damaged", "The partition table of '{0}' is damaged: {1}");
+
+    public static readonly DiagnosticDescriptor GptChecksumMismatch = Define("LIMG0301", DiagnosticSeverity.Error, "R1",
+        "GPT checksum mismatch", "The GPT of '{0}' fails its checksums in both the primary and the backup copy: {1}");
+
+    public static readonly DiagnosticDescriptor LvmMetadataInvalid = Define("LIMG0302", DiagnosticSeverity.Error, "R4",
+        "LVM metadata unreadable", "The LVM2 metadata of '{0}' cannot be used: {1}");
+
+    public static readonly DiagnosticDescriptor LvmUnsupportedSegment = Define("LIMG0303", DiagnosticSeverity.Error, "R4",
+        "Unsupported LVM segment", "The logical volume '{1}' in '{0}' uses a layout the SDK does not read ({2}); only linear volumes are supported.");
+
+    public static readonly DiagnosticDescriptor Ext4Damaged = Define("LIMG0310", DiagnosticSeverity.Error, "R16",
+        "ext file system damaged", "The ext2/3/4 file system in '{0}' is damaged: {1}. Run e2fsck on the image; nothing was written.");
+
+    public static readonly DiagnosticDescriptor Ext4NeedsRecovery = Define("LIMG0311", DiagnosticSeverity.Error, "R16",
+        "ext file system not cleanly unmounted", "The ext3/4 file system in '{0}' needs journal recovery (it was not cleanly unmounted); the SDK never writes such a file system. Shut the guest down cleanly or run e2fsck on the image; nothing was written.");
+
+    public static readonly DiagnosticDescriptor Ext4UnsupportedFeature = Define("LIMG0312", DiagnosticSeverity.Error, "R16",
+        "Unsupported ext feature", "The ext2/3/4 file system in '{0}' uses features the SDK cannot {1}: {2}; nothing was written.");
+
+    public static readonly DiagnosticDescriptor Ext4NoSpace = Define("LIMG0313", DiagnosticSeverity.Error, "R16",
+        "No space left in the guest file system", "The ext2/3/4 file system in '{0}' has no free {1} left for '{2}'; nothing further was written.");
+
+    public static readonly DiagnosticDescriptor GuestPathNotFound = Define("LIMG0320", DiagnosticSeverity.Error, "R16",
+        "Guest path not found", "The guest path '{1}' does not exist in '{0}'.");
+
+    public static readonly DiagnosticDescriptor GuestPathInvalid = Define("LIMG0321", DiagnosticSeverity.Error, "R16",
+        "Guest path cannot be used", "The guest path '{1}' in '{0}' cannot be used: {2}");
+
+    public static readonly DiagnosticDescriptor GuestSymlinkLoop = Define("LIMG0322", DiagnosticSeverity.Error, "R16",
+        "Too many symbolic links", "Resolving the guest path '{1}' in '{0}' followed more than 40 symbolic links (a loop).");
+
+    public static readonly DiagnosticDescriptor GuestRootNotFound = Define("LIMG0330", DiagnosticSeverity.Error, "R16",
+        "Guest root file system not found", "No ext2/3/4 file system in '{0}' holds both /etc/fstab and /etc/os-release; the SDK cannot find the guest's root file system. {1}");
+
+    public static readonly DiagnosticDescriptor GuestMountUnresolved = Define("LIMG0331", DiagnosticSeverity.Warning, "R16",
+        "fstab entry not found on the disk", "The guest's /etc/fstab mounts '{1}' at '{2}', but no volume on '{0}' matches it; files under '{2}' are read from the root file system.");
+}

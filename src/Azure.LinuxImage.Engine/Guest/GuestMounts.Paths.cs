@@ -1,0 +1,241 @@
+using Azure.LinuxImage.Engine.Diagnostics;
+using Azure.LinuxImage.Engine.FileSystems.Ext4;
+
+namespace Azure.LinuxImage.Engine.Guest;
+
+/// <summary>Path resolution and the <see cref="IGuestFileSystem"/> operations.</summary>
+public sealed partial class GuestMounts
+{
+    private const int MaxSymlinks = 40;
+
+    private readonly record struct Node(GuestMount Mount, uint Inode)
+    {
+        public Ext4FileSystem Fs => Mount.FileSystem;
+    }
+
+    private sealed record Resolved(Node? Node, Node Parent, string Name, string Path);
+
+    /// <summary>
+    /// Walks a path like the kernel's namei: components left to right, ".." never above the root,
+    /// symbolic links spliced in (absolute ones restart at the guest root), mount points crossed,
+    /// at most 40 links. The last component is followed only when asked (stat vs lstat).
+    /// </summary>
+    private Resolved Resolve(string path, bool followLast)
+    {
+        if (string.IsNullOrEmpty(path) || path[0] != '/')
+        {
+            throw new LinuxImageException(DiagnosticCatalog.GuestPathInvalid, source, source, path, "guest paths are absolute");
+        }
+        var rootNode = new Node(Root, Ext4FileSystem.RootInode);
+        var stack = new List<(Node Node, string Name)> { (rootNode, "") };
+        var pending = new LinkedList<string>(path.Split('/', StringSplitOptions.RemoveEmptyEntries));
+        int links = 0;
+        while (pending.Count > 0)
+        {
+            string c = pending.First!.Value;
+            pending.RemoveFirst();
+            if (c == ".")
+            {
+                continue;
+            }
+            if (c == "..")
+            {
+                if (stack.Count > 1)
+                {
+                    stack.RemoveAt(stack.Count - 1);
+                }
+                continue;
+            }
+            var current = stack[^1].Node;
+            var dirInode = current.Fs.ReadInode(current.Inode);
+            if (!dirInode.IsDirectory)
+            {
+                throw new IOException($"{Join(stack)} is not a directory (resolving {path}).");
+            }
+            uint child = current.Fs.Lookup(dirInode, c);
+            string childPath = Join(stack) == "/" ? "/" + c : Join(stack) + "/" + c;
+            if (child == 0)
+            {
+                if (pending.Count == 0)
+                {
+                    return new Resolved(null, current, c, childPath);
+                }
+                throw new FileNotFoundException($"{childPath} does not exist (resolving {path}).", path);
+            }
+            var node = new Node(current.Mount, child);
+            var mount = mounts.Find(m => m.MountPoint == childPath && m != Root);
+            if (mount is not null)
+            {
+                node = new Node(mount, Ext4FileSystem.RootInode);
+            }
+            var inode = node.Fs.ReadInode(node.Inode);
+            if (inode.IsSymlink && (pending.Count > 0 || followLast))
+            {
+                if (++links > MaxSymlinks)
+                {
+                    throw new LinuxImageException(DiagnosticCatalog.GuestSymlinkLoop, source, source, path);
+                }
+                string target = node.Fs.ReadSymlink(inode);
+                if (target.StartsWith('/'))
+                {
+                    stack.RemoveRange(1, stack.Count - 1);
+                }
+                foreach (string part in target.Split('/', StringSplitOptions.RemoveEmptyEntries).Reverse())
+                {
+                    pending.AddFirst(part);
+                }
+                if (pending.Count == 0)
+                {
+                    // A link to "/" (or ".") resolves to where the stack now is.
+                    var here = stack[^1];
+                    return new Resolved(here.Node, stack.Count > 1 ? stack[^2].Node : here.Node, here.Name, Join(stack));
+                }
+                continue;
+            }
+            stack.Add((node, c));
+        }
+        var last = stack[^1];
+        return new Resolved(last.Node, stack.Count > 1 ? stack[^2].Node : last.Node, last.Name, Join(stack));
+    }
+
+    private static string Join(List<(Node Node, string Name)> stack) =>
+        stack.Count == 1 ? "/" : string.Concat(stack.Skip(1).Select(s => "/" + s.Name));
+
+    private GuestFileInfo Info(string path, Node node)
+    {
+        var inode = node.Fs.ReadInode(node.Inode);
+        var kind = inode.IsRegular ? GuestFileKind.File : inode.IsDirectory ? GuestFileKind.Directory : inode.IsSymlink ? GuestFileKind.Symlink : GuestFileKind.Other;
+        return new GuestFileInfo(path, kind, inode.Size, inode.Mode & 0xFFF, inode.Uid, inode.Gid, inode.IsSymlink ? node.Fs.ReadSymlink(inode) : null);
+    }
+
+    public GuestFileInfo? Stat(string path)
+    {
+        try
+        {
+            var r = Resolve(path, followLast: false);
+            return r.Node is Node n ? Info(r.Path, n) : null;
+        }
+        catch (FileNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The inode and file system a path names (following links), for callers that need more than stat (xattrs).</summary>
+    public (Ext4FileSystem FileSystem, Ext4Inode Inode)? Find(string path)
+    {
+        var r = Resolve(path, followLast: true);
+        return r.Node is Node n ? (n.Fs, n.Fs.ReadInode(n.Inode)) : null;
+    }
+
+    public byte[] ReadFile(string path)
+    {
+        var r = Resolve(path, followLast: true);
+        if (r.Node is not Node n)
+        {
+            throw new FileNotFoundException($"{path} does not exist.", path);
+        }
+        var inode = n.Fs.ReadInode(n.Inode);
+        if (!inode.IsRegular)
+        {
+            throw new IOException($"{path} is not a regular file.");
+        }
+        return n.Fs.ReadData(inode);
+    }
+
+    public IReadOnlyList<GuestFileInfo> ListDirectory(string path)
+    {
+        var r = Resolve(path, followLast: true);
+        if (r.Node is not Node n)
+        {
+            throw new DirectoryNotFoundException($"{path} does not exist.");
+        }
+        var inode = n.Fs.ReadInode(n.Inode);
+        if (!inode.IsDirectory)
+        {
+            throw new IOException($"{path} is not a directory.");
+        }
+        var result = new List<GuestFileInfo>();
+        foreach (var e in n.Fs.ReadDirectory(inode))
+        {
+            if (e.Name is "." or "..")
+            {
+                continue;
+            }
+            string childPath = r.Path == "/" ? "/" + e.Name : r.Path + "/" + e.Name;
+            var child = new Node(n.Mount, e.Inode);
+            var mount = mounts.Find(m => m.MountPoint == childPath && m != Root);
+            result.Add(Info(childPath, mount is null ? child : new Node(mount, Ext4FileSystem.RootInode)));
+        }
+        return result;
+    }
+
+    public void WriteFile(string path, ReadOnlySpan<byte> content, int? mode = null)
+    {
+        var r = Resolve(path, followLast: true);
+        if (r.Node is Node n)
+        {
+            var inode = n.Fs.ReadInode(n.Inode);
+            if (!inode.IsRegular)
+            {
+                throw new IOException($"{path} is not a regular file.");
+            }
+            n.Fs.ReplaceContent(n.Inode, content);
+            if (mode is int m && (inode.Mode & 0xFFF) != (m & 0xFFF))
+            {
+                n.Fs.SetMode(n.Inode, m & 0xFFF);
+            }
+            return;
+        }
+        r.Parent.Fs.CreateFile(r.Parent.Inode, r.Name, content, mode ?? 0x1A4);
+    }
+
+    public void CreateDirectory(string path, int mode = 0x1ED)
+    {
+        var r = Resolve(path, followLast: false);
+        if (r.Node is not null)
+        {
+            throw new IOException($"{path} exists.");
+        }
+        r.Parent.Fs.CreateDirectory(r.Parent.Inode, r.Name, mode);
+    }
+
+    public void CreateSymlink(string path, string target)
+    {
+        var r = Resolve(path, followLast: false);
+        if (r.Node is not null)
+        {
+            throw new IOException($"{path} exists.");
+        }
+        r.Parent.Fs.CreateSymlink(r.Parent.Inode, r.Name, target);
+    }
+
+    public void Delete(string path)
+    {
+        var r = Resolve(path, followLast: false);
+        if (r.Node is not Node n)
+        {
+            throw new FileNotFoundException($"{path} does not exist.", path);
+        }
+        if (mounts.Exists(m => m.MountPoint == r.Path))
+        {
+            throw new IOException($"{path} is a mount point.");
+        }
+        n.Fs.Delete(r.Parent.Inode, r.Name);
+    }
+
+    public void Rename(string from, string to)
+    {
+        var a = Resolve(from, followLast: false);
+        if (a.Node is not Node n)
+        {
+            throw new FileNotFoundException($"{from} does not exist.", from);
+        }
+        var b = Resolve(to, followLast: false);
+        if (b.Parent.Mount != n.Mount || a.Parent.Mount != n.Mount)
+        {
+            throw new IOException($"Cannot rename {from} to {to}: they are on different file systems.");
+        }
+        n.Fs.Rename(a.Parent.Inode, a.Name, b.Parent.Inode, b.Name);
+    }
+}

@@ -1,0 +1,243 @@
+using System.Text;
+using Azure.LinuxImage.Engine.Diagnostics;
+using Azure.LinuxImage.Engine.FileSystems.Ext4;
+using Azure.LinuxImage.Engine.IO;
+using Azure.LinuxImage.Engine.Partitions;
+using Azure.LinuxImage.Engine.Volumes.Lvm;
+
+namespace Azure.LinuxImage.Engine.Guest;
+
+/// <summary>
+/// The guest's file tree, assembled the way its boot would: the root file system is the ext volume
+/// holding /etc/fstab and /etc/os-release, and the ext file systems its fstab names (by UUID, LABEL,
+/// PARTUUID, PARTLABEL or device path) are mounted at their places. Open it over a
+/// <see cref="DiskOverlay"/> to change files; over a read-only disk it only reads.
+/// Path errors follow the in-memory guest model (FileNotFoundException, IOException); damage and
+/// unsupported structures are <see cref="LinuxImageException"/>s with LIMG03xx codes.
+/// </summary>
+public sealed partial class GuestMounts : IGuestFileSystem
+{
+    private readonly List<GuestMount> mounts;
+    private readonly string source;
+
+    private GuestMounts(string source, PartitionTable table, IReadOnlyList<GuestVolume> volumes, IReadOnlyList<LvmVolumeGroup> groups,
+        GuestMount root, List<GuestMount> mounts, IReadOnlyList<FstabEntry> fstab, IReadOnlyList<Diagnostic> diagnostics)
+    {
+        this.source = source;
+        PartitionTable = table;
+        Volumes = volumes;
+        VolumeGroups = groups;
+        Root = root;
+        this.mounts = mounts;
+        Fstab = fstab;
+        Diagnostics = diagnostics;
+    }
+
+    public PartitionTable PartitionTable { get; }
+
+    public IReadOnlyList<GuestVolume> Volumes { get; }
+
+    public IReadOnlyList<LvmVolumeGroup> VolumeGroups { get; }
+
+    public GuestMount Root { get; }
+
+    /// <summary>Every mounted file system, the root first.</summary>
+    public IReadOnlyList<GuestMount> Mounts => mounts;
+
+    public IReadOnlyList<FstabEntry> Fstab { get; }
+
+    /// <summary>Warnings found while assembling the tree (e.g. an fstab entry with no matching volume).</summary>
+    public IReadOnlyList<Diagnostic> Diagnostics { get; }
+
+    /// <summary>Requirement R4: the root file system lives on an LVM logical volume.</summary>
+    public bool RootOnLvm => Root.Volume.IsLvm;
+
+    /// <summary>Requirement R14: partitions typed or formatted as swap.</summary>
+    public IReadOnlyList<GuestVolume> SwapVolumes => [.. Volumes.Where(v => v.Content == GuestVolumeContent.Swap || v.Partition?.IsSwap == true)];
+
+    public IReadOnlyList<Partition> Partitions => PartitionTable.Partitions;
+
+    /// <summary>Sets the clock for timestamps of changed files on every mounted file system.</summary>
+    public Func<DateTimeOffset> Clock
+    {
+        set
+        {
+            foreach (var m in mounts)
+            {
+                m.FileSystem.Clock = value;
+            }
+        }
+    }
+
+    public static GuestMounts Open(IReadableVolume disk, string source)
+    {
+        ArgumentNullException.ThrowIfNull(disk);
+        var table = PartitionTableReader.Read(disk, source);
+        var diagnostics = new List<Diagnostic>();
+        var volumes = new List<GuestVolume>();
+        var pvs = new List<LvmPhysicalVolume>();
+        if (table.Scheme == PartitionScheme.None)
+        {
+            volumes.Add(Describe("disk", disk, null, null, source, pvs));
+        }
+        foreach (var p in table.Partitions)
+        {
+            if (p.Kind is PartitionKind.Extended or PartitionKind.Empty)
+            {
+                continue;
+            }
+            volumes.Add(Describe($"partition {p.Number}", PartitionTableReader.Open(disk, p), p, null, source, pvs));
+        }
+        var groups = pvs.Count == 0 ? [] : LvmVolumeGroup.Assemble(pvs, source);
+        foreach (var lv in groups.SelectMany(g => g.LogicalVolumes))
+        {
+            volumes.Add(Describe($"{lv.VolumeGroup}/{lv.Name}", lv.Volume, null, lv, source, pvs));
+        }
+
+        GuestMount? root = null;
+        var problems = new List<string>();
+        var failures = new List<LinuxImageException>();
+        foreach (var v in volumes.Where(v => v.Content == GuestVolumeContent.Ext))
+        {
+            try
+            {
+                var fs = Ext4FileSystem.Open(v.Volume, $"{source} ({v.Name})");
+                var candidate = new GuestMount("/", v, fs);
+                var probe = new GuestMounts(source, table, volumes, groups, candidate, [candidate], [], []);
+                if (probe.Stat("/etc/fstab") is not null && probe.Stat("/etc/os-release") is not null)
+                {
+                    root = candidate;
+                    break;
+                }
+            }
+            catch (LinuxImageException e)
+            {
+                problems.Add($"{v.Name}: {e.Message}");
+                failures.Add(e);
+            }
+        }
+        if (root is null && failures.Count == 1)
+        {
+            // One ext volume that we refused (needs recovery, damaged, unknown feature): that is the real reason.
+            throw failures[0];
+        }
+        if (root is null)
+        {
+            throw new LinuxImageException(DiagnosticCatalog.GuestRootNotFound, source, source,
+                problems.Count == 0 ? $"Volumes found: {string.Join(", ", volumes.Select(v => $"{v.Name} ({v.Content})"))}." : string.Join("; ", problems));
+        }
+        var mountList = new List<GuestMount> { root };
+        var assembled = new GuestMounts(source, table, volumes, groups, root, mountList, [], diagnostics);
+        var fstab = ParseFstab(assembled.ReadFile("/etc/fstab"));
+        foreach (var entry in fstab.Where(e => e.MountPoint.StartsWith('/') && e.MountPoint != "/" && e.Type is "ext2" or "ext3" or "ext4" or "auto"))
+        {
+            var match = Match(entry.Spec, volumes, table);
+            if (match is null || match.Content != GuestVolumeContent.Ext)
+            {
+                diagnostics.Add(Diagnostic.Create(DiagnosticCatalog.GuestMountUnresolved, source, source, entry.Spec, entry.MountPoint));
+                continue;
+            }
+            if (match == root.Volume)
+            {
+                continue;
+            }
+            // One engine instance per volume: two would each cache bitmaps and overwrite each other's changes.
+            var fs = mountList.Find(m => m.Volume == match)?.FileSystem ?? Ext4FileSystem.Open(match.Volume, $"{source} ({match.Name})");
+            mountList.Add(new GuestMount(Normalize(entry.MountPoint), match, fs));
+        }
+        return new GuestMounts(source, table, volumes, groups, root, mountList, fstab, diagnostics);
+    }
+
+    private static GuestVolume Describe(string name, IReadableVolume volume, Partition? partition, LvmLogicalVolume? lv, string source, List<LvmPhysicalVolume> pvs)
+    {
+        if (Ext4Superblock.Probe(volume))
+        {
+            var sb = Ext4Superblock.TryParse(volume.ReadBytes(Ext4Superblock.Offset, Ext4Superblock.Size), out _);
+            return new GuestVolume(name, volume, partition, lv, GuestVolumeContent.Ext, sb?.Uuid, sb?.Label);
+        }
+        if (volume.Length >= 4096 && volume.ReadBytes(4086, 10).AsSpan().SequenceEqual("SWAPSPACE2"u8))
+        {
+            var header = volume.ReadBytes(1024, 1024);
+            var uuid = new Guid(header.AsSpan(12, 16), bigEndian: true);
+            string label = Encoding.UTF8.GetString(header.AsSpan(28, 16)).TrimEnd('\0');
+            return new GuestVolume(name, volume, partition, lv, GuestVolumeContent.Swap, uuid, label);
+        }
+        if (lv is null && LvmPhysicalVolume.Probe(volume))
+        {
+            pvs.Add(LvmPhysicalVolume.Read(volume, $"{source} ({name})"));
+            return new GuestVolume(name, volume, partition, lv, GuestVolumeContent.LvmPhysicalVolume, null, null);
+        }
+        return new GuestVolume(name, volume, partition, lv, GuestVolumeContent.Unknown, null, null);
+    }
+
+    public static IReadOnlyList<FstabEntry> ParseFstab(byte[] content)
+    {
+        var result = new List<FstabEntry>();
+        foreach (string raw in Encoding.UTF8.GetString(content).Split('\n'))
+        {
+            string line = raw.Trim();
+            if (line.Length == 0 || line.StartsWith('#'))
+            {
+                continue;
+            }
+            string[] f = line.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
+            if (f.Length < 3)
+            {
+                continue;
+            }
+            result.Add(new FstabEntry(Unescape(f[0]), Unescape(f[1]), f[2], f.Length > 3 ? f[3] : "defaults"));
+        }
+        return result;
+    }
+
+    private static string Unescape(string s) => s.Replace("\\040", " ", StringComparison.Ordinal).Replace("\\011", "\t", StringComparison.Ordinal);
+
+    /// <summary>Finds the volume an fstab spec names.</summary>
+    public static GuestVolume? Match(string spec, IReadOnlyList<GuestVolume> volumes, PartitionTable table)
+    {
+        static string After(string s, string prefix) => s[prefix.Length..].Trim('"');
+        if (spec.StartsWith("UUID=", StringComparison.OrdinalIgnoreCase) || spec.StartsWith("/dev/disk/by-uuid/", StringComparison.Ordinal))
+        {
+            string id = spec.StartsWith('/') ? After(spec, "/dev/disk/by-uuid/") : After(spec, "UUID=");
+            return volumes.FirstOrDefault(v => v.FileSystemUuid is Guid g && string.Equals(g.ToString(), id, StringComparison.OrdinalIgnoreCase));
+        }
+        if (spec.StartsWith("LABEL=", StringComparison.OrdinalIgnoreCase) || spec.StartsWith("/dev/disk/by-label/", StringComparison.Ordinal))
+        {
+            string label = spec.StartsWith('/') ? After(spec, "/dev/disk/by-label/") : After(spec, "LABEL=");
+            return volumes.FirstOrDefault(v => v.FileSystemLabel == label);
+        }
+        if (spec.StartsWith("PARTUUID=", StringComparison.OrdinalIgnoreCase) || spec.StartsWith("/dev/disk/by-partuuid/", StringComparison.Ordinal))
+        {
+            string id = spec.StartsWith('/') ? After(spec, "/dev/disk/by-partuuid/") : After(spec, "PARTUUID=");
+            return volumes.FirstOrDefault(v => v.Partition?.PartUuid is string p && string.Equals(p, id, StringComparison.OrdinalIgnoreCase));
+        }
+        if (spec.StartsWith("PARTLABEL=", StringComparison.OrdinalIgnoreCase))
+        {
+            string name = After(spec, "PARTLABEL=");
+            return volumes.FirstOrDefault(v => v.Partition?.Name == name);
+        }
+        var lv = volumes.FirstOrDefault(v => v.LogicalVolume is not null && v.LogicalVolume.DevicePaths.Contains(spec, StringComparer.Ordinal));
+        if (lv is not null)
+        {
+            return lv;
+        }
+        // /dev/sda1, /dev/vda2, /dev/xvda1, /dev/hda1, /dev/nvme0n1p1, /dev/mmcblk0p1: the partition number is the trailing digits.
+        if (spec.StartsWith("/dev/", StringComparison.Ordinal) && table.Scheme != PartitionScheme.None)
+        {
+            int end = spec.Length;
+            int start = end;
+            while (start > 0 && char.IsAsciiDigit(spec[start - 1]))
+            {
+                start--;
+            }
+            if (start < end && int.TryParse(spec.AsSpan(start), out int number))
+            {
+                return volumes.FirstOrDefault(v => v.Partition?.Number == number);
+            }
+        }
+        return null;
+    }
+
+    private static string Normalize(string path) => "/" + string.Join('/', path.Split('/', StringSplitOptions.RemoveEmptyEntries));
+
+}

@@ -1,0 +1,358 @@
+using System.Buffers.Binary;
+using System.IO.Compression;
+using System.IO.Hashing;
+
+namespace Azure.LinuxImage.Engine.Guest.Initramfs;
+
+public enum InitramfsCompression
+{
+    None,
+    Gzip,
+    Xz,
+    Zstd,
+    Lz4Legacy,
+    Bzip2,
+}
+
+public sealed record InitramfsSegment(long Offset, long Length, InitramfsCompression Compression, int EntryCount)
+{
+    /// <summary>The segment's cpio bytes (decompressed when it is compressed).</summary>
+    internal byte[]? Plain { get; init; }
+
+    /// <summary>Where, in <see cref="Plain"/>, the last archive's trailer member starts.</summary>
+    internal int LastTrailerOffset { get; init; }
+}
+
+/// <summary>
+/// An initramfs as the kernel unpacks it: the concatenation of every segment, later members
+/// replacing earlier ones of the same name.
+/// </summary>
+public sealed class InitramfsImage
+{
+    private readonly Dictionary<string, CpioEntry> byPath = new(StringComparer.Ordinal);
+
+    internal InitramfsImage(IReadOnlyList<InitramfsSegment> segments, IReadOnlyList<CpioEntry> entries)
+    {
+        Segments = segments;
+        Entries = entries;
+        foreach (var entry in entries)
+        {
+            byPath[entry.NormalPath] = entry;
+        }
+    }
+
+    public IReadOnlyList<InitramfsSegment> Segments { get; }
+
+    /// <summary>Every member in archive order (what cpio -t lists, segment after segment).</summary>
+    public IReadOnlyList<CpioEntry> Entries { get; }
+
+    public IEnumerable<string> Paths => byPath.Keys;
+
+    public CpioEntry? Find(string path) => byPath.TryGetValue(path.TrimStart('/'), out var entry) ? entry : null;
+
+    /// <summary>Module names present (file name without .ko and compression suffix, '-' as '_', as the kernel names them).</summary>
+    public ISet<string> ModuleNames() => new HashSet<string>(
+        byPath.Values.Where(e => e.IsRegular).Select(e => KernelModules.ModuleNameOf(e.NormalPath)).OfType<string>(), StringComparer.Ordinal);
+}
+
+/// <summary>
+/// Reads the segments of an initramfs: uncompressed newc archives (early microcode, firmware) and
+/// compressed ones (gzip, xz, zstd, the kernel's legacy lz4 frame, bzip2), separated by zero padding.
+/// Each compressed segment's exact end is found, so archives appended after it are read too.
+/// </summary>
+public static class InitramfsReader
+{
+    private const uint Lz4LegacyMagic = 0x184C2102;
+    private const int Lz4LegacyChunk = 8 << 20;
+
+    public static InitramfsImage Read(byte[] data, Func<string, bool>? keepData = null)
+    {
+        var segments = new List<InitramfsSegment>();
+        var entries = new List<CpioEntry>();
+        int offset = 0;
+        while (offset < data.Length)
+        {
+            if (data[offset] == 0)
+            {
+                offset++;
+                continue;
+            }
+            var rest = data.AsSpan(offset);
+            var compression = Identify(rest);
+            int before = entries.Count;
+            int length;
+            byte[]? plainBytes = null;
+            int trailer = 0;
+            if (compression == InitramfsCompression.None)
+            {
+                if (!CpioNewc.StartsWithMagic(rest))
+                {
+                    throw new InvalidDataException($"unknown data at offset {offset} (neither cpio nor a compression the kernel supports here: {Hex(rest)})");
+                }
+                length = CpioNewc.ReadArchive(rest, entries, keepData, out trailer);
+            }
+            else
+            {
+                (byte[] plain, length) = Decompress(compression, data, offset);
+                plainBytes = plain;
+                // A compressed segment may hold several archives back to back.
+                int inner = 0;
+                while (inner < plain.Length)
+                {
+                    if (plain[inner] == 0)
+                    {
+                        inner++;
+                        continue;
+                    }
+                    int start = inner;
+                    inner += CpioNewc.ReadArchive(plain.AsSpan(inner), entries, keepData, out int archiveTrailer);
+                    trailer = start + archiveTrailer;
+                }
+            }
+            segments.Add(new InitramfsSegment(offset, length, compression, entries.Count - before) { Plain = plainBytes, LastTrailerOffset = trailer });
+            offset += length;
+        }
+        if (segments.Count == 0)
+        {
+            throw new InvalidDataException("the file is empty");
+        }
+        return new InitramfsImage(segments, entries);
+    }
+
+    private static string Hex(ReadOnlySpan<byte> data) => Convert.ToHexString(data[..Math.Min(8, data.Length)]);
+
+    public static InitramfsCompression Identify(ReadOnlySpan<byte> data)
+    {
+        if (data.Length >= 2 && data[0] == 0x1F && (data[1] == 0x8B || data[1] == 0x9E))
+        {
+            return InitramfsCompression.Gzip;
+        }
+        if (data.StartsWith(new byte[] { 0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00 }))
+        {
+            return InitramfsCompression.Xz;
+        }
+        if (data.StartsWith(new byte[] { 0x28, 0xB5, 0x2F, 0xFD }))
+        {
+            return InitramfsCompression.Zstd;
+        }
+        if (data.Length >= 4 && BinaryPrimitives.ReadUInt32LittleEndian(data) == Lz4LegacyMagic)
+        {
+            return InitramfsCompression.Lz4Legacy;
+        }
+        if (data.StartsWith("BZh"u8))
+        {
+            return InitramfsCompression.Bzip2;
+        }
+        if (data.Length >= 3 && data[0] == 0x5D && data[1] == 0 && data[2] == 0)
+        {
+            throw new InvalidDataException("the segment is LZMA-compressed, which the SDK does not read");
+        }
+        if (data.StartsWith(new byte[] { 0x89, 0x4C, 0x5A, 0x4F }))
+        {
+            throw new InvalidDataException("the segment is LZO-compressed, which the SDK does not read");
+        }
+        return InitramfsCompression.None;
+    }
+
+    private static (byte[] Plain, int Length) Decompress(InitramfsCompression compression, byte[] data, int offset) => compression switch
+    {
+        InitramfsCompression.Gzip => Gunzip(data, offset),
+        InitramfsCompression.Zstd => Unzstd(data, offset),
+        InitramfsCompression.Xz => Unxz(data, offset),
+        InitramfsCompression.Lz4Legacy => Unlz4(data, offset),
+        InitramfsCompression.Bzip2 => Bunzip2(data, offset),
+        _ => throw new InvalidOperationException(),
+    };
+
+    private static (byte[], int) Gunzip(byte[] data, int offset)
+    {
+        int p = offset + 10;
+        byte flags = data[offset + 3];
+        if ((flags & 0x04) != 0)
+        {
+            p += 2 + BinaryPrimitives.ReadUInt16LittleEndian(data.AsSpan(p));
+        }
+        if ((flags & 0x08) != 0)
+        {
+            p = Array.IndexOf(data, (byte)0, p) + 1;
+        }
+        if ((flags & 0x10) != 0)
+        {
+            p = Array.IndexOf(data, (byte)0, p) + 1;
+        }
+        if ((flags & 0x02) != 0)
+        {
+            p += 2;
+        }
+        using var output = new MemoryStream();
+        using (var inflate = new DeflateStream(new MemoryStream(data, p, data.Length - p), CompressionMode.Decompress))
+        {
+            inflate.CopyTo(output);
+        }
+        byte[] plain = output.ToArray();
+        // Deflate does not say where it stopped; the member's trailer (CRC-32 and size of the
+        // output) marks the end, and 8 bytes of it are vanishingly unlikely to occur earlier.
+        Span<byte> trailer = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt32LittleEndian(trailer, Crc32.HashToUInt32(plain));
+        BinaryPrimitives.WriteUInt32LittleEndian(trailer[4..], (uint)plain.Length);
+        int at = data.AsSpan(p).IndexOf(trailer);
+        if (at < 0)
+        {
+            throw new InvalidDataException("gzip member has no matching trailer (truncated?)");
+        }
+        return (plain, p + at + 8 - offset);
+    }
+
+    private static (byte[], int) Unzstd(byte[] data, int offset)
+    {
+        int end = offset;
+        // Frames (and skippable frames) follow each other until something else starts.
+        while (end + 4 <= data.Length)
+        {
+            uint magic = BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(end));
+            if (magic == 0xFD2FB528)
+            {
+                end = ZstdFrameEnd(data, end);
+            }
+            else if ((magic & 0xFFFFFFF0) == 0x184D2A50)
+            {
+                end += 8 + (int)BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(end + 4));
+            }
+            else
+            {
+                break;
+            }
+        }
+        using var output = new MemoryStream();
+        using (var stream = new ZstdSharp.DecompressionStream(new MemoryStream(data, offset, end - offset)))
+        {
+            stream.CopyTo(output);
+        }
+        return (output.ToArray(), end - offset);
+    }
+
+    private static int ZstdFrameEnd(byte[] data, int start)
+    {
+        int p = start + 4;
+        byte descriptor = data[p++];
+        int fcsFlag = descriptor >> 6;
+        bool singleSegment = (descriptor & 0x20) != 0;
+        bool checksum = (descriptor & 0x04) != 0;
+        int dictIdSize = (descriptor & 3) switch { 0 => 0, 1 => 1, 2 => 2, _ => 4 };
+        int fcsSize = fcsFlag switch { 0 => singleSegment ? 1 : 0, 1 => 2, 2 => 4, _ => 8 };
+        p += (singleSegment ? 0 : 1) + dictIdSize + fcsSize;
+        while (true)
+        {
+            if (p + 3 > data.Length)
+            {
+                throw new InvalidDataException("zstd frame truncated");
+            }
+            int header = data[p] | (data[p + 1] << 8) | (data[p + 2] << 16);
+            bool last = (header & 1) != 0;
+            int type = (header >> 1) & 3;
+            int size = header >> 3;
+            p += 3 + (type == 1 ? 1 : size);
+            if (last)
+            {
+                break;
+            }
+        }
+        return p + (checksum ? 4 : 0);
+    }
+
+    private static (byte[], int) Unxz(byte[] data, int offset)
+    {
+        int end = XzStreamEnd(data, offset);
+        using var output = new MemoryStream();
+        using (var stream = new SharpCompress.Compressors.Xz.XZStream(new MemoryStream(data, offset, end - offset)))
+        {
+            stream.CopyTo(output);
+        }
+        // Stream padding (multiples of four zero bytes) belongs to the xz stream.
+        return (output.ToArray(), end - offset);
+    }
+
+    private static int XzStreamEnd(byte[] data, int start)
+    {
+        // The stream footer ends with "YZ", carries the header's flags and a CRC-32 over the
+        // backward size and flags; search 4-aligned positions for one that checks out.
+        ushort flags = BinaryPrimitives.ReadUInt16BigEndian(data.AsSpan(start + 6));
+        for (int p = start + 12 + 12; p + 12 <= data.Length; p += 4)
+        {
+            if (data[p + 10] != (byte)'Y' || data[p + 11] != (byte)'Z' || BinaryPrimitives.ReadUInt16BigEndian(data.AsSpan(p + 8)) != flags)
+            {
+                continue;
+            }
+            uint crc = BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(p));
+            if (Crc32.HashToUInt32(data.AsSpan(p + 4, 6)) == crc)
+            {
+                return p + 12;
+            }
+        }
+        throw new InvalidDataException("xz stream has no footer (truncated?)");
+    }
+
+    private static (byte[], int) Unlz4(byte[] data, int offset)
+    {
+        using var output = new MemoryStream();
+        byte[] chunk = new byte[Lz4LegacyChunk];
+        int p = offset;
+        while (p + 4 <= data.Length)
+        {
+            uint size = BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(p));
+            if (size == Lz4LegacyMagic)
+            {
+                p += 4;
+                continue;
+            }
+            // A legacy frame has no end mark: it ends where the next word cannot be a chunk size
+            // (cpio's "0707" or zero padding read as a size), as the kernel's unlz4 decides.
+            if (size == 0 || size > K4os.Compression.LZ4.LZ4Codec.MaximumOutputSize(Lz4LegacyChunk) || p + 4 + size > data.Length)
+            {
+                break;
+            }
+            int n = K4os.Compression.LZ4.LZ4Codec.Decode(data.AsSpan(p + 4, (int)size), chunk);
+            if (n < 0)
+            {
+                throw new InvalidDataException($"lz4 chunk at offset {p} is damaged");
+            }
+            output.Write(chunk, 0, n);
+            p += 4 + (int)size;
+        }
+        return (output.ToArray(), p - offset);
+    }
+
+    private static (byte[], int) Bunzip2(byte[] data, int offset)
+    {
+        int end = Bzip2StreamEnd(data, offset);
+        using var output = new MemoryStream();
+        using (var stream = SharpCompress.Compressors.BZip2.BZip2Stream.Create(new MemoryStream(data, offset, end - offset), SharpCompress.Compressors.CompressionMode.Decompress, false))
+        {
+            stream.CopyTo(output);
+        }
+        return (output.ToArray(), end - offset);
+    }
+
+    private static int Bzip2StreamEnd(byte[] data, int start)
+    {
+        // The end-of-stream marker (the bits of sqrt(pi), 0x177245385090) is not byte-aligned;
+        // after it come a 32-bit CRC and padding to the next byte.
+        const ulong eos = 0x177245385090UL;
+        ulong window = 0;
+        long bits = 0;
+        for (int i = start + 4; i < data.Length; i++)
+        {
+            for (int b = 7; b >= 0; b--)
+            {
+                window = ((window << 1) | (uint)((data[i] >> b) & 1)) & 0xFFFFFFFFFFFFUL;
+                bits++;
+                if (bits >= 48 && window == eos)
+                {
+                    long bitEnd = ((long)(i - start) * 8) + (8 - b) + 32;
+                    return start + (int)((bitEnd + 7) / 8);
+                }
+            }
+        }
+        throw new InvalidDataException("bzip2 stream has no end marker (truncated?)");
+    }
+}

@@ -1,0 +1,232 @@
+using Azure.LinuxImage.Engine.Diagnostics;
+using Azure.LinuxImage.Engine.Guest;
+using Azure.LinuxImage.Engine.Guest.Agent;
+
+namespace Azure.LinuxImage.Engine.Validation.Guest;
+
+internal static class AgentFacts
+{
+    public static readonly string[] AgentPaths = ["/usr/sbin/waagent", "/usr/bin/waagent", "/sbin/waagent", "/usr/local/sbin/waagent"];
+
+    public static string? AgentPath(IGuestFileSystem fs) => AgentPaths.FirstOrDefault(p => GuestFiles.IsFile(fs, p));
+
+    public static WaagentConf? Conf(IGuestFileSystem fs) =>
+        GuestFiles.TryReadText(fs, WaagentConf.DefaultPath) is { } text ? WaagentConf.Parse(WaagentConf.DefaultPath, text) : null;
+
+    /// <summary>Whether a systemd unit is wanted by some target, or a SysV script starts in a multi-user runlevel.</summary>
+    public static string? EnabledAt(IGuestFileSystem fs, IEnumerable<string> units, IEnumerable<string> sysvNames)
+    {
+        foreach (var wants in GuestFiles.List(fs, "/etc/systemd/system").Where(e => GuestPath.GetFileName(e.Path).EndsWith(".wants", StringComparison.Ordinal)))
+        {
+            string directory = "/etc/systemd/system/" + GuestPath.GetFileName(wants.Path);
+            foreach (string unit in units)
+            {
+                if (GuestFiles.Exists(fs, directory + "/" + unit))
+                {
+                    return directory + "/" + unit;
+                }
+            }
+        }
+        foreach (string rc in new[] { "/etc/rc.d/rc3.d", "/etc/rc3.d", "/etc/rc.d/rc5.d", "/etc/rc5.d", "/etc/rc2.d", "/etc/init.d/rc3.d" })
+        {
+            foreach (var entry in GuestFiles.List(fs, rc))
+            {
+                string name = GuestPath.GetFileName(entry.Path);
+                if (name.Length > 3 && name[0] == 'S' && sysvNames.Contains(name[3..], StringComparer.Ordinal))
+                {
+                    return rc + "/" + name;
+                }
+            }
+        }
+        return null;
+    }
+
+    public static bool CloudInitInstalled(IGuestFileSystem fs) =>
+        GuestFiles.IsFile(fs, "/usr/bin/cloud-init") || GuestFiles.IsFile(fs, "/bin/cloud-init");
+}
+
+/// <summary>R9: the agent installed, with an interpreter it can run (Python 2.6+; pyasn1 for Python 2).</summary>
+public sealed class AgentRule : IGuestRule
+{
+    public IEnumerable<RuleOutcome> Check(GuestValidationContext context)
+    {
+        var fs = context.FileSystem;
+        string? agent = AgentFacts.AgentPath(fs);
+        if (agent is null)
+        {
+            yield return RuleOutcome.Fail("R9.agent", DiagnosticCatalog.AgentNotInstalled, null, string.Join(", ", AgentFacts.AgentPaths));
+            yield break;
+        }
+        yield return RuleOutcome.Pass("R9.agent", DiagnosticCatalog.AgentNotInstalled, $"The Azure Linux Agent is installed ({agent}).", agent);
+
+        string firstLine = (GuestFiles.TryReadText(fs, agent) ?? string.Empty).Split('\n')[0];
+        var interpreter = Interpreter(fs, firstLine);
+        if (interpreter.Path is null)
+        {
+            yield return RuleOutcome.Fail("R9.python", DiagnosticCatalog.AgentPythonMissing, agent, interpreter.Wanted);
+            yield break;
+        }
+        yield return RuleOutcome.Pass("R9.python", DiagnosticCatalog.AgentPythonMissing, $"The agent's interpreter {interpreter.Path} is installed.", interpreter.Path);
+        if (!GuestPath.GetFileName(interpreter.Path).StartsWith("python3", StringComparison.Ordinal))
+        {
+            bool pyasn1 = new[] { "/usr/lib", "/usr/lib64" }.SelectMany(root => GuestFiles.List(fs, root)
+                    .Where(e => GuestPath.GetFileName(e.Path).StartsWith("python2", StringComparison.Ordinal))
+                    .SelectMany(py => new[] { "site-packages", "dist-packages" }.Select(sp => $"{root}/{GuestPath.GetFileName(py.Path)}/{sp}/pyasn1")))
+                .Any(p => GuestFiles.IsDirectory(fs, p));
+            yield return pyasn1
+                ? RuleOutcome.Pass("R9.pyasn1", DiagnosticCatalog.AgentPyasn1Missing, "pyasn1 is installed for Python 2.")
+                : RuleOutcome.Fail("R9.pyasn1", DiagnosticCatalog.AgentPyasn1Missing, agent, interpreter.Path);
+        }
+    }
+
+    /// <summary>The shebang's interpreter, looking "/usr/bin/env python3" up in the usual directories.</summary>
+    private static (string Wanted, string? Path) Interpreter(IGuestFileSystem fs, string shebang)
+    {
+        if (!shebang.StartsWith("#!", StringComparison.Ordinal))
+        {
+            // A packaged agent without a shebang is run by the unit through python3 or python.
+            string? any = new[] { "/usr/bin/python3", "/usr/bin/python", "/usr/bin/python2" }.FirstOrDefault(p => GuestFiles.IsFile(fs, p));
+            return ("python3 or python", any);
+        }
+        var parts = shebang[2..].Trim().Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        if (parts.Length == 0)
+        {
+            return ("(empty shebang)", null);
+        }
+        if (GuestPath.GetFileName(parts[0]) == "env" && parts.Length > 1)
+        {
+            string name = parts[^1];
+            string? found = new[] { "/usr/bin/", "/bin/", "/usr/local/bin/" }.Select(d => d + name).FirstOrDefault(p => GuestFiles.IsFile(fs, p));
+            return (name, found);
+        }
+        return (parts[0], GuestFiles.IsFile(fs, parts[0]) ? parts[0] : null);
+    }
+}
+
+/// <summary>
+/// Beyond the article: exactly one of waagent and cloud-init provisions. Both race for the
+/// provisioning media; neither leaves the VM never reporting ready (Debian's waagent package
+/// defaults to Provisioning.Agent=cloud-init without depending on cloud-init).
+/// </summary>
+public sealed class ProvisioningRule : IGuestRule
+{
+    public IEnumerable<RuleOutcome> Check(GuestValidationContext context)
+    {
+        var fs = context.FileSystem;
+        bool agentInstalled = AgentFacts.AgentPath(fs) is not null;
+        var conf = AgentFacts.Conf(fs);
+        if (!agentInstalled || conf is null)
+        {
+            yield break; // R9 / R11 report these.
+        }
+        string agentSetting = conf.Get("Provisioning.Agent") ?? (conf.Get("Provisioning.Enabled") == "n" ? "disabled" : "auto");
+        if (conf.Get("Provisioning.UseCloudInit") == "y")
+        {
+            agentSetting = "cloud-init";
+        }
+        bool cloudInitInstalled = AgentFacts.CloudInitInstalled(fs);
+        bool cloudInitDisabled = GuestFiles.Exists(fs, "/etc/cloud/cloud-init.disabled");
+        bool cloudInitActive = cloudInitInstalled && !cloudInitDisabled && CloudInitAllowsAzure(fs);
+        bool agentProvisions = agentSetting == "waagent" || (agentSetting == "auto" && !cloudInitActive);
+        if (agentProvisions && cloudInitActive)
+        {
+            yield return RuleOutcome.Fail("provisioning", DiagnosticCatalog.ProvisioningConflict, AgentFacts.Conf(fs)!.Path, agentSetting);
+        }
+        else if (!agentProvisions && !cloudInitActive)
+        {
+            string why = agentSetting switch
+            {
+                "cloud-init" when !cloudInitInstalled => "waagent.conf has Provisioning.Agent=cloud-init but cloud-init is not installed",
+                "cloud-init" when cloudInitDisabled => "waagent.conf has Provisioning.Agent=cloud-init but /etc/cloud/cloud-init.disabled turns cloud-init off",
+                "cloud-init" => "waagent.conf has Provisioning.Agent=cloud-init but cloud-init's datasource_list leaves out Azure",
+                _ => $"waagent.conf has Provisioning.Agent={agentSetting} and cloud-init does not provision",
+            };
+            yield return RuleOutcome.Fail("provisioning", DiagnosticCatalog.ProvisioningMissing, AgentFacts.Conf(fs)!.Path, why);
+        }
+        else
+        {
+            yield return RuleOutcome.Pass("provisioning", DiagnosticCatalog.ProvisioningConflict,
+                agentProvisions ? "The Azure Linux Agent provisions the VM; cloud-init does not." : "cloud-init provisions the VM; the agent leaves it to cloud-init.");
+        }
+    }
+
+    /// <summary>A datasource_list that exists and names no Azure means cloud-init never provisions on Azure.</summary>
+    private static bool CloudInitAllowsAzure(IGuestFileSystem fs)
+    {
+        var files = new List<string> { "/etc/cloud/cloud.cfg" };
+        files.AddRange(GuestFiles.List(fs, "/etc/cloud/cloud.cfg.d").Select(e => "/etc/cloud/cloud.cfg.d/" + GuestPath.GetFileName(e.Path)).Where(p => p.EndsWith(".cfg", StringComparison.Ordinal)).Order(StringComparer.Ordinal));
+        bool? allows = null;
+        foreach (string path in files)
+        {
+            foreach (string line in (GuestFiles.TryReadText(fs, path) ?? string.Empty).Split('\n'))
+            {
+                string trimmed = line.Trim();
+                if (trimmed.StartsWith("datasource_list:", StringComparison.Ordinal))
+                {
+                    allows = trimmed.Contains("Azure", StringComparison.Ordinal);
+                }
+            }
+        }
+        return allows ?? true;
+    }
+}
+
+/// <summary>R10: NetworkManager may fight the agent over the network configuration.</summary>
+public sealed class NetworkManagerRule : IGuestRule
+{
+    public IEnumerable<RuleOutcome> Check(GuestValidationContext context)
+    {
+        var fs = context.FileSystem;
+        bool installed = GuestFiles.IsFile(fs, "/usr/sbin/NetworkManager") || GuestFiles.IsFile(fs, "/sbin/NetworkManager");
+        string? enabled = installed ? AgentFacts.EnabledAt(fs, ["NetworkManager.service"], ["NetworkManager"]) : null;
+        yield return enabled is null
+            ? RuleOutcome.Pass("R10.networkmanager", DiagnosticCatalog.NetworkManagerEnabled, installed ? "NetworkManager is installed but not enabled." : "NetworkManager is not installed.")
+            : RuleOutcome.Fail("R10.networkmanager", DiagnosticCatalog.NetworkManagerEnabled, enabled, enabled);
+    }
+}
+
+/// <summary>R11: waagent.conf has the project's resource-disk and swap settings, each key once.</summary>
+public sealed class WaagentConfRule : IGuestRule
+{
+    public IEnumerable<RuleOutcome> Check(GuestValidationContext context)
+    {
+        var conf = AgentFacts.Conf(context.FileSystem);
+        if (conf is null)
+        {
+            yield return RuleOutcome.Fail("R11.waagent-conf", DiagnosticCatalog.WaagentConfMissing, WaagentConf.DefaultPath, WaagentConf.DefaultPath);
+            yield break;
+        }
+        foreach (var (key, lines) in conf.Duplicates())
+        {
+            yield return RuleOutcome.Fail("R11.waagent-conf", DiagnosticCatalog.WaagentConfDuplicateKey, conf.Path, conf.Path, key, string.Join(", ", lines));
+        }
+        foreach (var (key, value) in context.Options.Patch.WaagentSettings)
+        {
+            string? actual = conf.Get(key);
+            yield return actual == value
+                ? RuleOutcome.Pass("R11.waagent-conf", DiagnosticCatalog.WaagentSettingWrong, $"{key}={value}", conf.Path)
+                : RuleOutcome.Fail("R11.waagent-conf", DiagnosticCatalog.WaagentSettingWrong, conf.Path, conf.Path, key, actual ?? "(not set)", value);
+        }
+    }
+}
+
+/// <summary>R13: an SSH server installed and started at boot (systemd or SysV).</summary>
+public sealed class SshServerRule : IGuestRule
+{
+    private static readonly string[] Binaries = ["/usr/sbin/sshd", "/sbin/sshd", "/usr/sbin/dropbear"];
+
+    public IEnumerable<RuleOutcome> Check(GuestValidationContext context)
+    {
+        var fs = context.FileSystem;
+        string? binary = Binaries.FirstOrDefault(b => GuestFiles.IsFile(fs, b));
+        if (binary is null)
+        {
+            yield return RuleOutcome.Fail("R13.ssh", DiagnosticCatalog.SshServerMissing, null, string.Join(", ", Binaries));
+            yield break;
+        }
+        string? enabled = AgentFacts.EnabledAt(fs, ["ssh.service", "sshd.service", "ssh.socket", "sshd.socket", "dropbear.service"], ["ssh", "sshd", "dropbear"]);
+        yield return enabled is null
+            ? RuleOutcome.Fail("R13.ssh", DiagnosticCatalog.SshServerNotEnabled, binary, "ssh.service / sshd.service in a systemd .wants directory, or an S??ssh(d) link in /etc/rc3.d")
+            : RuleOutcome.Pass("R13.ssh", DiagnosticCatalog.SshServerNotEnabled, $"The SSH server {binary} starts at boot ({enabled}).", enabled);
+    }
+}

@@ -1,0 +1,17 @@
+using Azure.LinuxImage.Engine.Guest.Patching;
+
+namespace Azure.LinuxImage.Engine.Validation.Guest;
+
+/// <summary>What validation checks against: the project's settings, and facts only the disk layer knows.</summary>
+public sealed record GuestValidationOptions
+{
+    public GuestPatchOptions Patch { get; init; } = new();
+
+    /// <summary>From the disk layer: how the OS disk uses LVM (e.g. "volume group rhel on partition 2"), or null.</summary>
+    public string? OsDiskLvm { get; init; }
+
+    /// <summary>From the disk layer: swap partitions on the OS disk (e.g. "partition 3 (Linux swap)").</summary>
+    public IReadOnlyList<string> SwapPartitions { get; init; } = [];
+
+    public static GuestValidationOptions From(GuestPatchOptions patch) => new() { Patch = patch };
+}

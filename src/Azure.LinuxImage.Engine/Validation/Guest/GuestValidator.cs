@@ -1,0 +1,99 @@
+using Azure.LinuxImage.Engine.Diagnostics;
+using Azure.LinuxImage.Engine.Guest;
+using Azure.LinuxImage.Engine.Guest.Distributions;
+using Azure.LinuxImage.Engine.Guest.Initramfs;
+
+namespace Azure.LinuxImage.Engine.Validation.Guest;
+
+/// <summary>Everything a rule may need, read once.</summary>
+public sealed class GuestValidationContext
+{
+    private readonly Dictionary<string, (InitramfsImage? Image, LinuxImageException? Error)> images = new(StringComparer.Ordinal);
+
+    public GuestValidationContext(IGuestFileSystem fs, GuestValidationOptions options, GuestDistribution distribution)
+    {
+        FileSystem = fs;
+        Options = options;
+        Distribution = distribution;
+        Kernels = HyperVInitramfs.FindKernels(fs);
+    }
+
+    public IGuestFileSystem FileSystem { get; }
+
+    public GuestValidationOptions Options { get; }
+
+    public GuestDistribution Distribution { get; }
+
+    public IReadOnlyList<InstalledKernel> Kernels { get; }
+
+    public (InitramfsImage? Image, LinuxImageException? Error) Initramfs(string path)
+    {
+        if (!images.TryGetValue(path, out var result))
+        {
+            try
+            {
+                result = (HyperVInitramfs.ReadImage(FileSystem, path), null);
+            }
+            catch (LinuxImageException ex)
+            {
+                result = (null, ex);
+            }
+            images[path] = result;
+        }
+        return result;
+    }
+}
+
+public interface IGuestRule
+{
+    IEnumerable<RuleOutcome> Check(GuestValidationContext context);
+}
+
+/// <summary>Runs every guest rule; a rule that throws reports its failure instead of hiding the others.</summary>
+public static class GuestValidator
+{
+    public static IReadOnlyList<IGuestRule> Rules { get; } =
+    [
+        new LvmRule(),
+        new UdfRule(),
+        new KernelVersionRule(),
+        new InitramfsDriversRule(),
+        new AgentRule(),
+        new ProvisioningRule(),
+        new NetworkManagerRule(),
+        new WaagentConfRule(),
+        new BootEntriesRule(),
+        new SshServerRule(),
+        new SwapRule(),
+        new FstabDeviceNamesRule(),
+        new HyperVBlacklistRule(),
+        new DeprovisionedRule(),
+    ];
+
+    public static IReadOnlyList<RuleOutcome> Validate(IGuestFileSystem fs, GuestValidationOptions options)
+    {
+        GuestDistribution distribution;
+        try
+        {
+            distribution = GuestDistribution.Detect(fs);
+        }
+        catch (LinuxImageException ex)
+        {
+            return [RuleOutcome.From("distribution", ex)];
+        }
+        var context = new GuestValidationContext(fs, options, distribution);
+        var outcomes = new List<RuleOutcome>();
+        foreach (var rule in Rules)
+        {
+            try
+            {
+                outcomes.AddRange(rule.Check(context));
+            }
+            catch (LinuxImageException ex)
+            {
+                outcomes.Add(RuleOutcome.From(rule.GetType().Name, ex));
+            }
+        }
+        return outcomes;
+    }
+}

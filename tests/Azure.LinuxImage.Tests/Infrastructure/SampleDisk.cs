@@ -1,0 +1,27 @@
+namespace Azure.LinuxImage.Tests.Infrastructure;
+
+/// <summary>
+/// The real Debian 12 disk of samples/ (kernel, initramfs, GRUB in the MBR, OpenSSH, waagent), made
+/// by scripts/make-sample-disk.sh once per machine (debootstrap, as root) and shared by the tests.
+/// </summary>
+public static class SampleDisk
+{
+    private static readonly Lazy<string> Made = new(Make, LazyThreadSafetyMode.ExecutionAndPublication);
+
+    public static string Path => Made.Value;
+
+    private static string Make()
+    {
+        string disk = RepositoryPaths.Combine("samples", "disks", "debian-minimal.vhd");
+        if (File.Exists(disk))
+        {
+            return disk;
+        }
+        var r = ExternalTool.Run("bash", [RepositoryPaths.Combine("scripts", "make-sample-disk.sh")], RepositoryPaths.Root, timeoutSeconds: 1800);
+        if (r.ExitCode != 0 || !File.Exists(disk))
+        {
+            Assert.Fail("scripts/make-sample-disk.sh failed (it needs root and Debian's package mirror):\n" + r.All[^Math.Min(r.All.Length, 4000)..]);
+        }
+        return disk;
+    }
+}
