@@ -16,6 +16,7 @@ public static class Program
             AlignCommand.Create(common),
             PatchCommand.Create(common, guest),
             ValidateCommand.Create(common, guest),
+            PublishCommand.Create(common, guest),
         };
         return root.Parse(args).Invoke();
     }
