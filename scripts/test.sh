@@ -6,6 +6,9 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 command -v dotnet >/dev/null || { echo "The .NET 10 SDK is required (dotnet not found on PATH)." >&2; exit 1; }
 "$here/scripts/install-test-deps.sh" || exit 1
 
+# The real Debian disk (debootstrap, cached per machine) that the end-to-end tests patch and boot.
+"$here/scripts/make-sample-disk.sh" || exit 1
+
 started_azurite=0
 if [ -x "$here/scripts/azurite.sh" ]; then
   "$here/scripts/azurite.sh" start || exit 1
