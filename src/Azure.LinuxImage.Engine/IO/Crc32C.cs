@@ -50,6 +50,14 @@ public static class Crc32C
         return crc;
     }
 
+    /// <summary>Advances the raw register by a little-endian 32-bit value (ext4 checksums inode numbers and generations this way).</summary>
+    public static uint Update(uint crc, uint value)
+    {
+        Span<byte> bytes = stackalloc byte[4];
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes, value);
+        return Update(crc, bytes);
+    }
+
     /// <summary>The table-driven path alone, so tests can check it against the hardware path.</summary>
     internal static uint UpdateTable(uint crc, ReadOnlySpan<byte> data)
     {

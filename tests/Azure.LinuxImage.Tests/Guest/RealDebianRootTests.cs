@@ -16,9 +16,11 @@ public sealed class RealDebianRootTests
 {
     private static string Root()
     {
+        // SampleDisk runs scripts/make-sample-disk.sh when needed; the tree it leaves is the rootfs.
+        _ = SampleDisk.Path;
         string cache = Environment.GetEnvironmentVariable("LIMG_SAMPLE_CACHE") ?? "/var/tmp/limg-sample-cache";
         string root = Path.Combine(cache, "rootfs");
-        if (!File.Exists(Path.Combine(root, ".complete")))
+        if (!File.Exists(Path.Combine(cache, "rootfs.complete")))
         {
             Assert.Fail($"The Debian sample root {root} is missing: run scripts/make-sample-disk.sh (as root) to build it.");
         }
@@ -54,7 +56,8 @@ public sealed class RealDebianRootTests
         var after = GuestValidator.Validate(guest, validation).Where(o => !o.Passed).ToList();
         Assert.IsEmpty(after.Where(o => o.Severity == DiagnosticSeverity.Error), string.Join("\n", after.Select(o => $"{o.Code} {o.Message}")));
         string grubCfg = GuestFiles.TryReadText(guest, "/boot/grub/grub.cfg")!;
-        StringAssert.Contains(grubCfg, $"linux\t/boot/vmlinuz-{Kernel(guest)} root=/dev/vda ro console=ttyS0,115200n8 earlyprintk=ttyS0,115200 rootdelay=300\n");
+        // The sample's grub.cfg names the root by UUID (scripts/make-sample-disk.sh); "quiet" is gone.
+        StringAssert.Contains(grubCfg, $"linux\t/boot/vmlinuz-{Kernel(guest)} root=UUID=6b1f6c3e-8d1a-4d8e-9a53-0c2f9e5d7a11 ro console=ttyS0,115200n8 earlyprintk=ttyS0,115200 rootdelay=300\n");
         StringAssert.Contains(GuestFiles.TryReadText(guest, "/etc/fstab")!, "#/swapfile none swap sw 0 0");
         Assert.IsTrue(result.Actions.Any(a => a.StartsWith("/etc/waagent.conf", StringComparison.Ordinal)));
 

@@ -1,4 +1,5 @@
 using Azure.LinuxImage.Engine.Diagnostics;
+using Azure.LinuxImage.Engine.IO;
 
 namespace Azure.LinuxImage.Engine.FileSystems.Ext4;
 
@@ -32,7 +33,7 @@ public sealed partial class Ext4FileSystem
         else
         {
             bitmap = ReadBlock(groups.BlockBitmap(g));
-            if (Superblock.HasMetadataCsum && !groups.BlockBitmapChecksumMatches(g, Ext4Crc32C.Update(csumSeed, bitmap.AsSpan(0, BlockBitmapBytes))))
+            if (Superblock.HasMetadataCsum && !groups.BlockBitmapChecksumMatches(g, Crc32C.Update(csumSeed, bitmap.AsSpan(0, BlockBitmapBytes))))
             {
                 throw Damaged($"the block bitmap of group {g} fails its checksum");
             }
@@ -103,7 +104,7 @@ public sealed partial class Ext4FileSystem
         else
         {
             bitmap = ReadBlock(groups.InodeBitmap(g));
-            if (Superblock.HasMetadataCsum && !groups.InodeBitmapChecksumMatches(g, Ext4Crc32C.Update(csumSeed, bitmap.AsSpan(0, InodeBitmapBytes))))
+            if (Superblock.HasMetadataCsum && !groups.InodeBitmapChecksumMatches(g, Crc32C.Update(csumSeed, bitmap.AsSpan(0, InodeBitmapBytes))))
             {
                 throw Damaged($"the inode bitmap of group {g} fails its checksum");
             }
@@ -310,7 +311,7 @@ public sealed partial class Ext4FileSystem
                 WriteBlock(groups.BlockBitmap(g), bb);
                 if (Superblock.HasMetadataCsum)
                 {
-                    groups.SetBlockBitmapChecksum(g, Ext4Crc32C.Update(csumSeed, bb.AsSpan(0, BlockBitmapBytes)));
+                    groups.SetBlockBitmapChecksum(g, Crc32C.Update(csumSeed, bb.AsSpan(0, BlockBitmapBytes)));
                 }
             }
             if (inodeBitmaps.TryGetValue(g, out var ib))
@@ -318,7 +319,7 @@ public sealed partial class Ext4FileSystem
                 WriteBlock(groups.InodeBitmap(g), ib);
                 if (Superblock.HasMetadataCsum)
                 {
-                    groups.SetInodeBitmapChecksum(g, Ext4Crc32C.Update(csumSeed, ib.AsSpan(0, InodeBitmapBytes)));
+                    groups.SetInodeBitmapChecksum(g, Crc32C.Update(csumSeed, ib.AsSpan(0, InodeBitmapBytes)));
                 }
             }
             groups.UpdateChecksum(g, Superblock, csumSeed);

@@ -94,7 +94,7 @@ public sealed partial class Ext4FileSystem
             throw new LinuxImageException(DiagnosticCatalog.Ext4Damaged, source, source,
                 $"the superblock claims {sb.BlocksCount} blocks of {sb.BlockSize} bytes but the volume holds only {volume.Length} bytes");
         }
-        uint seed = (sb.FeatureIncompat & Ext4Superblock.IncompatCsumSeed) != 0 ? sb.ChecksumSeedField : Ext4Crc32C.Update(~0u, sb.UuidBytes);
+        uint seed = (sb.FeatureIncompat & Ext4Superblock.IncompatCsumSeed) != 0 ? sb.ChecksumSeedField : Crc32C.Update(~0u, sb.UuidBytes);
         uint count = sb.GroupCount;
         int descSize = sb.DescriptorSize;
         long gdtBytes = (long)count * descSize;
@@ -288,8 +288,8 @@ public sealed partial class Ext4FileSystem
 
     internal uint InodeSeed(Ext4Inode inode)
     {
-        uint c = Ext4Crc32C.UpdateUInt32(csumSeed, inode.Number);
-        return Ext4Crc32C.UpdateUInt32(c, inode.Generation);
+        uint c = Crc32C.Update(csumSeed, inode.Number);
+        return Crc32C.Update(c, inode.Generation);
     }
 
     private (ushort Lo, ushort? Hi) InodeChecksum(Ext4Inode inode)
@@ -301,7 +301,7 @@ public sealed partial class Ext4FileSystem
         {
             copy[0x82] = copy[0x83] = 0;
         }
-        uint c = Ext4Crc32C.Update(InodeSeed(inode), copy);
+        uint c = Crc32C.Update(InodeSeed(inode), copy);
         return ((ushort)c, hasHi ? (ushort)(c >> 16) : null);
     }
 
@@ -327,7 +327,7 @@ public sealed partial class Ext4FileSystem
         }
         int max = BinaryPrimitives.ReadUInt16LittleEndian(block.AsSpan(4));
         int tail = 12 + (max * 12);
-        if (tail + 4 > block.Length || BinaryPrimitives.ReadUInt32LittleEndian(block.AsSpan(tail)) != Ext4Crc32C.Update(InodeSeed(inode), block.AsSpan(0, tail)))
+        if (tail + 4 > block.Length || BinaryPrimitives.ReadUInt32LittleEndian(block.AsSpan(tail)) != Crc32C.Update(InodeSeed(inode), block.AsSpan(0, tail)))
         {
             throw Damaged($"inode {inode.Number} has an extent block {physical} that fails its checksum");
         }
@@ -336,7 +336,7 @@ public sealed partial class Ext4FileSystem
     internal void VerifyDirectoryBlockChecksum(Ext4Inode dir, byte[] block, ulong physical)
     {
         if (Superblock.HasMetadataCsum && Ext4Directory.HasTail(block) &&
-            BinaryPrimitives.ReadUInt32LittleEndian(block.AsSpan(BlockSize - 4)) != Ext4Crc32C.Update(InodeSeed(dir), block.AsSpan(0, BlockSize - Ext4Directory.TailSize)))
+            BinaryPrimitives.ReadUInt32LittleEndian(block.AsSpan(BlockSize - 4)) != Crc32C.Update(InodeSeed(dir), block.AsSpan(0, BlockSize - Ext4Directory.TailSize)))
         {
             throw Damaged($"directory inode {dir.Number} has a block {physical} that fails its checksum");
         }
@@ -348,7 +348,7 @@ public sealed partial class Ext4FileSystem
         BinaryPrimitives.WriteUInt64LittleEndian(le, physical);
         var copy = (byte[])block.Clone();
         BinaryPrimitives.WriteUInt32LittleEndian(copy.AsSpan(0x10), 0);
-        return Ext4Crc32C.Update(Ext4Crc32C.Update(csumSeed, le), copy);
+        return Crc32C.Update(Crc32C.Update(csumSeed, le), copy);
     }
 
     internal void SetExtentBlockChecksum(Ext4Inode inode, byte[] block)
@@ -359,7 +359,7 @@ public sealed partial class Ext4FileSystem
         }
         int max = BinaryPrimitives.ReadUInt16LittleEndian(block.AsSpan(4));
         int tail = 12 + (max * 12);
-        BinaryPrimitives.WriteUInt32LittleEndian(block.AsSpan(tail), Ext4Crc32C.Update(InodeSeed(inode), block.AsSpan(0, tail)));
+        BinaryPrimitives.WriteUInt32LittleEndian(block.AsSpan(tail), Crc32C.Update(InodeSeed(inode), block.AsSpan(0, tail)));
     }
 
     internal void SetDirectoryBlockChecksum(Ext4Inode dir, byte[] block)
@@ -368,7 +368,7 @@ public sealed partial class Ext4FileSystem
         {
             return;
         }
-        BinaryPrimitives.WriteUInt32LittleEndian(block.AsSpan(BlockSize - 4), Ext4Crc32C.Update(InodeSeed(dir), block.AsSpan(0, BlockSize - Ext4Directory.TailSize)));
+        BinaryPrimitives.WriteUInt32LittleEndian(block.AsSpan(BlockSize - 4), Crc32C.Update(InodeSeed(dir), block.AsSpan(0, BlockSize - Ext4Directory.TailSize)));
     }
 
     // ---- File contents ----

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using Azure.LinuxImage.Engine.IO;
 
 namespace Azure.LinuxImage.Engine.FileSystems.Ext4;
 
@@ -102,12 +103,12 @@ internal sealed class Ext4GroupDescriptors
         BinaryPrimitives.WriteUInt32LittleEndian(le, g);
         if (sb.HasMetadataCsum)
         {
-            uint c = Ext4Crc32C.Update(csumSeed, le);
-            c = Ext4Crc32C.Update(c, d[..0x1E]);
-            c = Ext4Crc32C.Update(c, [0, 0]);
+            uint c = Crc32C.Update(csumSeed, le);
+            c = Crc32C.Update(c, d[..0x1E]);
+            c = Crc32C.Update(c, [0, 0]);
             if (DescriptorSize > 0x20)
             {
-                c = Ext4Crc32C.Update(c, d[0x20..]);
+                c = Crc32C.Update(c, d[0x20..]);
             }
             return (ushort)c;
         }

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using Azure.LinuxImage.Engine.IO;
 
 namespace Azure.LinuxImage.Engine.FileSystems.Ext4;
 
@@ -94,9 +95,9 @@ internal static class Ext4HashTree
         int limit = BinaryPrimitives.ReadUInt16LittleEndian(node.AsSpan(countOffset));
         int count = BinaryPrimitives.ReadUInt16LittleEndian(node.AsSpan(countOffset + 2));
         int tail = countOffset + (limit * 8);
-        uint c = Ext4Crc32C.Update(fs.InodeSeed(dir), node.AsSpan(0, countOffset + (count * 8)));
-        c = Ext4Crc32C.Update(c, node.AsSpan(tail, 4));
-        return Ext4Crc32C.Update(c, [0, 0, 0, 0]);
+        uint c = Crc32C.Update(fs.InodeSeed(dir), node.AsSpan(0, countOffset + (count * 8)));
+        c = Crc32C.Update(c, node.AsSpan(tail, 4));
+        return Crc32C.Update(c, [0, 0, 0, 0]);
     }
 
     private static ulong Physical(Ext4FileSystem fs, Ext4Inode dir, List<Ext4Run> runs, uint logical)

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using Azure.LinuxImage.Engine.IO;
 using System.Text;
 
 namespace Azure.LinuxImage.Engine.FileSystems.Ext4;
@@ -197,7 +198,7 @@ public sealed class Ext4Superblock
 
     public uint GroupCount => (uint)((BlocksCount - FirstDataBlock + BlocksPerGroup - 1) / BlocksPerGroup);
 
-    public uint ComputeChecksum() => Ext4Crc32C.Update(~0u, raw.AsSpan(0, 0x3FC));
+    public uint ComputeChecksum() => Crc32C.Update(~0u, raw.AsSpan(0, 0x3FC));
 
     public void UpdateChecksum()
     {
