@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Threading.Channels;
 using Azure.LinuxImage.Engine.Diagnostics;
 using Azure.LinuxImage.Engine.Disks;
@@ -48,7 +47,7 @@ public sealed record ConversionResult(
 /// </summary>
 public static class FixedVhdConverter
 {
-    private const int ChunkSize = 4 * 1024 * 1024;
+    private const int ChunkSize = 1024 * 1024;
     private const int ZeroCheckGranularity = 64 * 1024;
     private const int BuffersInFlight = 4;
 
@@ -124,7 +123,13 @@ public static class FixedVhdConverter
         var extents = DiskExtents.Clip(DiskExtents.Coalesce(source.GetAllocatedExtents()), source.Length).ToList();
         long total = extents.Sum(e => e.Length);
         var channel = Channel.CreateBounded<(byte[] Buffer, long Offset, int Length)>(BuffersInFlight);
-        var pool = ArrayPool<byte>.Shared;
+        // A fixed set of buffers passed back and forth: allocating a fresh 4 MiB array per chunk
+        // costs a page fault per 4 KiB, which measured as most of the conversion's time.
+        var free = Channel.CreateUnbounded<byte[]>();
+        for (int i = 0; i < BuffersInFlight + 2; i++)
+        {
+            free.Writer.TryWrite(GC.AllocateUninitializedArray<byte>(ChunkSize, pinned: true));
+        }
         long written = 0;
         var writer = Task.Run(async () =>
         {
@@ -136,7 +141,7 @@ public static class FixedVhdConverter
                 }
                 finally
                 {
-                    pool.Return(buffer);
+                    free.Writer.TryWrite(buffer);
                 }
             }
         }, CancellationToken.None);
@@ -157,7 +162,7 @@ public static class FixedVhdConverter
                     // Chunks aligned to the chunk size keep reads and writes on block boundaries.
                     long chunkEnd = Math.Min(extent.End, ((at / ChunkSize) + 1) * ChunkSize);
                     int length = (int)(chunkEnd - at);
-                    byte[] buffer = pool.Rent(ChunkSize);
+                    byte[] buffer = free.Reader.ReadAsync(cancellationToken).AsTask().GetAwaiter().GetResult();
                     source.ReadAt(at, buffer.AsSpan(0, length));
                     channel.Writer.WriteAsync((buffer, at, length), cancellationToken).AsTask().GetAwaiter().GetResult();
                     read += length;
