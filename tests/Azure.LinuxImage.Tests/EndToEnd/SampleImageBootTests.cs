@@ -24,7 +24,7 @@ public sealed class SampleImageBootTests
             </ItemGroup>
             """);
         var build = project.Build();
-        Assert.AreEqual(0, build.ExitCode, string.Join('\n', build.Output.Split('\n').Where(l => l.Contains("LIMG", StringComparison.Ordinal) || l.Contains("linuximage:", StringComparison.Ordinal))));
+        Assert.AreEqual(0, build.ExitCode, Diagnostics(build.Output));
 
         string before = QemuBoot.BootUntil(source, "vpc", "Linux version", TimeSpan.FromSeconds(60));
         StringAssert.Contains(before, "Booting `Debian GNU/Linux'", "GRUB ran on the source disk");
@@ -35,4 +35,44 @@ public sealed class SampleImageBootTests
         StringAssert.Contains(after, "console=ttyS0,115200n8");
         StringAssert.Contains(after, "login:", "a login prompt on the serial console");
     }
+
+    /// <summary>
+    /// Changing one kernel parameter re-patches in place without converting again, and the image
+    /// equals what a clean build with the new setting produces (same data, e2fsck clean).
+    /// </summary>
+    [TestMethod]
+    [Timeout(1800_000, CooperativeCancellation = true)]
+    public void ChangedKernelParameter_RepatchesInPlace_AndEqualsACleanBuild()
+    {
+        string source = SampleDisk.Path;
+        // Guest file times come from SOURCE_DATE_EPOCH, so two builds can be compared byte for byte.
+        Environment.SetEnvironmentVariable("SOURCE_DATE_EPOCH", "1700000000");
+        const string Settings = """<WaagentSetting Include="Provisioning.Agent" Value="waagent" />""";
+        using var incremental = new ImageProject();
+        incremental.WriteOsDisk(source, $"<ItemGroup>{Settings}</ItemGroup>");
+        var first = incremental.Build();
+        Assert.AreEqual(0, first.ExitCode, Diagnostics(first.Output));
+
+        incremental.WriteOsDisk(source, $"""<ItemGroup>{Settings}<KernelParameter Include="net.ifnames=0" /></ItemGroup>""");
+        var second = incremental.Build();
+        Assert.AreEqual(0, second.ExitCode, Diagnostics(second.Output));
+        StringAssert.Contains(second.Output, "Skipping target \"ConvertImage\"");
+        Assert.IsFalse(second.Output.Contains("Skipping target \"PatchImage\"", StringComparison.Ordinal));
+
+        using var clean = new ImageProject();
+        clean.WriteOsDisk(source, $"""<ItemGroup>{Settings}<KernelParameter Include="net.ifnames=0" /></ItemGroup>""");
+        var cleanBuild = clean.Build();
+        Assert.AreEqual(0, cleanBuild.ExitCode, Diagnostics(cleanBuild.Output));
+
+        var compare = ExternalTool.Run("qemu-img", ["compare", "-f", "vpc", "-F", "vpc", incremental.ImagePath, clean.ImagePath]);
+        Assert.AreEqual(0, compare.ExitCode, compare.All);
+        var fsck = ExternalTool.Run("e2fsck", ["-fn", incremental.ImagePath + "?offset=1048576"]);
+        Assert.AreEqual(0, fsck.ExitCode, fsck.All);
+        var grub = ExternalTool.RunChecked("debugfs", "-R", "cat /boot/grub/grub.cfg", incremental.ImagePath + "?offset=1048576").StdOut;
+        StringAssert.Contains(grub, "console=ttyS0,115200n8 earlyprintk=ttyS0,115200 rootdelay=300 net.ifnames=0");
+        Assert.IsFalse(grub.Contains(" quiet", StringComparison.Ordinal), "quiet removed (R12)");
+    }
+
+    private static string Diagnostics(string output) =>
+        string.Join('\n', output.Split('\n').Where(l => l.Contains("LIMG", StringComparison.Ordinal) || l.Contains("linuximage:", StringComparison.Ordinal)));
 }
