@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace Azure.LinuxImage.Tests.Infrastructure;
 
 /// <summary>
@@ -35,51 +33,5 @@ public static class SdkPackage
             throw new InvalidOperationException("Packing the SDK failed:\n" + result.Output);
         }
         return (feed, version, packages);
-    }
-}
-
-public static class DotNet
-{
-    public sealed record Result(int ExitCode, string Output);
-
-    public static Result Run(string workingDirectory, params string[] args) => Run(workingDirectory, null, args);
-
-    public static Result Run(string workingDirectory, Action<Process>? started, params string[] args)
-    {
-        var psi = new ProcessStartInfo("dotnet")
-        {
-            WorkingDirectory = workingDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (string a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-        psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        psi.Environment["DOTNET_NOLOGO"] = "1";
-        psi.Environment["MSBUILDTERMINALLOGGER"] = "off";
-        // The test host's own MSBuild settings must not leak into the child build.
-        psi.Environment.Remove("MSBuildExtensionsPath");
-        psi.Environment.Remove("MSBuildSDKsPath");
-        psi.Environment.Remove("MSBUILD_EXE_PATH");
-        using var process = Process.Start(psi)!;
-        var output = new System.Text.StringBuilder();
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) { lock (output) { output.AppendLine(e.Data); } } };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (output) { output.AppendLine(e.Data); } } };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        started?.Invoke(process);
-        if (!process.WaitForExit(15 * 60 * 1000))
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException("dotnet " + string.Join(' ', args) + " did not finish in 15 minutes.");
-        }
-        process.WaitForExit();
-        lock (output)
-        {
-            return new Result(process.ExitCode, output.ToString());
-        }
     }
 }

@@ -226,67 +226,6 @@ public sealed class PublishCommandTests : IDisposable
     private static DotNet.Result RunDotNet(string workingDirectory, Dictionary<string, string> env, params string[] args) =>
         RunDotNet(workingDirectory, env, args, killWhen: null);
 
-    private static DotNet.Result RunDotNet(string workingDirectory, Dictionary<string, string> env, string[] args, Func<string, bool>? killWhen)
-    {
-        var psi = new ProcessStartInfo("dotnet")
-        {
-            WorkingDirectory = workingDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (string a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-        psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        psi.Environment["DOTNET_NOLOGO"] = "1";
-        psi.Environment["MSBUILDTERMINALLOGGER"] = "off";
-        psi.Environment.Remove("MSBuildExtensionsPath");
-        psi.Environment.Remove("MSBuildSDKsPath");
-        psi.Environment.Remove("MSBUILD_EXE_PATH");
-        foreach (var (name, value) in env)
-        {
-            psi.Environment[name] = value;
-        }
-        using var process = Process.Start(psi)!;
-        var output = new StringBuilder();
-        process.OutputDataReceived += (_, e) =>
-        {
-            if (e.Data is null)
-            {
-                return;
-            }
-            lock (output)
-            {
-                output.AppendLine(e.Data);
-            }
-            if (killWhen?.Invoke(e.Data) == true)
-            {
-                process.Kill(entireProcessTree: true);
-            }
-        };
-        process.ErrorDataReceived += (_, e) =>
-        {
-            if (e.Data is not null)
-            {
-                lock (output)
-                {
-                    output.AppendLine(e.Data);
-                }
-            }
-        };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        if (!process.WaitForExit(10 * 60 * 1000))
-        {
-            process.Kill(entireProcessTree: true);
-            Assert.Fail("dotnet " + string.Join(' ', args) + " did not finish in 10 minutes.");
-        }
-        process.WaitForExit();
-        lock (output)
-        {
-            return new DotNet.Result(process.ExitCode, output.ToString());
-        }
-    }
+    private static DotNet.Result RunDotNet(string workingDirectory, Dictionary<string, string> env, string[] args, Func<string, bool>? killWhen) =>
+        DotNet.Run(workingDirectory, env, killWhen, null, args);
 }
