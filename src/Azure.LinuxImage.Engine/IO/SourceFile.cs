@@ -32,6 +32,13 @@ public sealed class SourceFile : IDisposable
         {
             throw new LinuxImageException(DiagnosticCatalog.SourceDiskMissing, full, full);
         }
+        // Decided before opening: opening a named pipe blocks until something writes to it, and a
+        // parent or extent name in a crafted image may point at one. Pipes, devices and empty files
+        // all have no length, and no disk image is empty.
+        if (new FileInfo(full).Length == 0)
+        {
+            throw new LinuxImageException(DiagnosticCatalog.UnknownDiskFormat, full, full, "the file is empty (or not a regular file)");
+        }
         try
         {
             // FileShare.ReadWrite: a hypervisor may hold the disk open; we only read.

@@ -114,6 +114,16 @@ public sealed class VhdFormatTests
     }
 
     [TestMethod]
+    [Timeout(30_000, CooperativeCancellation = true)]
+    public void NamedPipe_IsRefusedWithoutBlocking()
+    {
+        using var dir = new TempDir();
+        ExternalTool.RunChecked("mkfifo", dir["pipe"]);
+        var e = Assert.ThrowsExactly<LinuxImageException>(() => DiskImageOpener.Open(dir["pipe"]));
+        Assert.AreEqual("LIMG0100", e.Descriptor.Code);
+    }
+
+    [TestMethod]
     public void HugeSizeInFooter_IsRejectedWithoutAllocating()
     {
         using var dir = new TempDir();
