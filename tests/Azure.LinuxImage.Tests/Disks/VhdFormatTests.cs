@@ -39,7 +39,7 @@ public sealed class VhdFormatTests
     {
         using var dir = new TempDir();
         string raw = DiskFixtures.Raw(dir["d.raw"], 64 * MiB, 0, 9 * MiB + 4096, 40 * MiB);
-        string vhd = DiskFixtures.QemuConvert(raw, dir["d.vhd"], "vpc", "subformat=dynamic", "force_size=on");
+        string vhd = DiskFixtures.QemuConvert(raw, dir["d.vhd"], "vpc", "-o", "subformat=dynamic,force_size=on");
 
         using var image = DiskImageOpener.Open(vhd);
 
@@ -58,7 +58,7 @@ public sealed class VhdFormatTests
     {
         using var dir = new TempDir();
         string raw = DiskFixtures.Raw(dir["p.raw"], 16 * MiB, 0, 3 * MiB);
-        string parent = DiskFixtures.QemuConvert(raw, dir["parent.vhd"], "vpc", "subformat=dynamic", "force_size=on");
+        string parent = DiskFixtures.QemuConvert(raw, dir["parent.vhd"], "vpc", "-o", "subformat=dynamic,force_size=on");
         var patch = Enumerable.Range(0, 1024).Select(i => (byte)(i * 7)).ToArray();
         VhdBuilder.CreateDifferencing(dir["child.vhd"], parent, [(3 * MiB + 512, patch), (10 * MiB, patch)]);
 
@@ -79,7 +79,7 @@ public sealed class VhdFormatTests
     {
         using var dir = new TempDir();
         string raw = DiskFixtures.Raw(dir["p.raw"], 4 * MiB, 0);
-        string parent = DiskFixtures.QemuConvert(raw, dir["a.vhd"], "vpc", "subformat=dynamic", "force_size=on");
+        string parent = DiskFixtures.QemuConvert(raw, dir["a.vhd"], "vpc", "-o", "subformat=dynamic,force_size=on");
         // b's parent is a; then a is replaced by a differencing disk whose parent is b.
         VhdBuilder.CreateDifferencing(dir["b.vhd"], parent, [(0, new byte[512])]);
         VhdBuilder.CreateDifferencing(dir["a2.vhd"], dir["b.vhd"], [(0, new byte[512])], ".\\a.vhd");
@@ -94,7 +94,7 @@ public sealed class VhdFormatTests
     {
         using var dir = new TempDir();
         string raw = DiskFixtures.Raw(dir["o.raw"], 20 * MiB + 512, 0, 20 * MiB - 4096);
-        string vhd = DiskFixtures.QemuConvert(raw, dir["o.vhd"], "vpc", "subformat=fixed");
+        string vhd = DiskFixtures.QemuConvert(raw, dir["o.vhd"], "vpc", "-o", "subformat=fixed");
 
         using var image = DiskImageOpener.Open(vhd);
 
@@ -128,7 +128,7 @@ public sealed class VhdFormatTests
     {
         using var dir = new TempDir();
         string raw = DiskFixtures.Raw(dir["h.raw"], 4 * MiB, 0);
-        string vhd = DiskFixtures.QemuConvert(raw, dir["h.vhd"], "vpc", "subformat=dynamic", "force_size=on");
+        string vhd = DiskFixtures.QemuConvert(raw, dir["h.vhd"], "vpc", "-o", "subformat=dynamic,force_size=on");
         using (var s = new FileStream(vhd, FileMode.Open))
         {
             foreach (long at in new[] { 0L, s.Length - 512 })

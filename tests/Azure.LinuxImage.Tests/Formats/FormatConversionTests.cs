@@ -19,7 +19,7 @@ public sealed class FormatConversionTests
         using var dir = new TempDir("convert-" + format);
         string raw = FormatFixtures.CreateRawSource(dir);
         string image = dir["disk." + format];
-        FormatFixtures.Convert(raw, image, format, options);
+        DiskFixtures.QemuConvert(raw, image, format, options);
         string vhd = dir["out.vhd"];
         var result = FixedVhdConverter.Convert(new ConvertOptions(image, vhd));
         Assert.AreEqual(0, result.VirtualSize % (1024 * 1024), "R2: a whole number of MiB");

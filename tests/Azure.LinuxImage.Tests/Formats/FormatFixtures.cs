@@ -59,29 +59,6 @@ internal static class FormatFixtures
         return path;
     }
 
-    public static void Convert(string source, string target, string format, params string[] options)
-    {
-        var args = new List<string> { "convert", "-f", "raw", "-O", format };
-        args.AddRange(options);
-        args.Add(source);
-        args.Add(target);
-        ExternalTool.RunChecked("qemu-img", [.. args]);
-    }
-
-    public static long QemuVirtualSize(string path)
-    {
-        var info = ExternalTool.RunChecked("qemu-img", "info", "--output=json", path).StdOut;
-        using var json = JsonDocument.Parse(info);
-        return json.RootElement.GetProperty("virtual-size").GetInt64();
-    }
-
-    public static string QemuFormat(string path)
-    {
-        var info = ExternalTool.RunChecked("qemu-img", "info", "--output=json", path).StdOut;
-        using var json = JsonDocument.Parse(info);
-        return json.RootElement.GetProperty("format").GetString()!;
-    }
-
     /// <summary>
     /// Reads the whole disk through our reader (in reads of varying, unaligned sizes) and compares it
     /// with qemu-img's raw conversion of the same file; also checks that no data lies outside the
@@ -100,7 +77,7 @@ internal static class FormatFixtures
         Assert.AreEqual(expectedFormat, disk.Format);
         if (rawReference is null)
         {
-            Assert.AreEqual(QemuVirtualSize(image), disk.Length, "virtual size differs from qemu-img info");
+            Assert.AreEqual(DiskFixtures.QemuVirtualSize(image), disk.Length, "virtual size differs from qemu-img info");
         }
         Assert.AreEqual(expected.LongLength, disk.Length);
 

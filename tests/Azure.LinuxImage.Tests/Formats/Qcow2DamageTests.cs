@@ -13,7 +13,7 @@ public sealed class Qcow2DamageTests
         var dir = new TempDir("qcow2-bad");
         string raw = FormatFixtures.CreateRawSource(dir);
         string image = dir["disk.qcow2"];
-        FormatFixtures.Convert(raw, image, "qcow2", options);
+        DiskFixtures.QemuConvert(raw, image, "qcow2", options);
         return (dir, image, File.ReadAllBytes(image));
     }
 

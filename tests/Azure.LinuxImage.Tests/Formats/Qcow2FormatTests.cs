@@ -22,7 +22,7 @@ public sealed class Qcow2FormatTests
         using var dir = new TempDir("qcow2-" + name);
         string raw = FormatFixtures.CreateRawSource(dir);
         string image = dir["disk.qcow2"];
-        FormatFixtures.Convert(raw, image, "qcow2", options);
+        DiskFixtures.QemuConvert(raw, image, "qcow2", options);
         FormatFixtures.AssertSameAsQemu(dir, image, DiskFormat.Qcow2);
     }
 
@@ -31,7 +31,7 @@ public sealed class Qcow2FormatTests
     {
         using var dir = new TempDir("qcow2-chain");
         string raw = FormatFixtures.CreateRawSource(dir);
-        FormatFixtures.Convert(raw, dir["base.qcow2"], "qcow2");
+        DiskFixtures.QemuConvert(raw, dir["base.qcow2"], "qcow2");
         // Relative backing name: the chain must resolve against the child's folder, not the working directory.
         ExternalTool.RunChecked("qemu-img", "create", "-f", "qcow2", "-o", "extended_l2=on", "-b", "base.qcow2", "-F", "qcow2", dir["mid.qcow2"]);
         ExternalTool.RunChecked("qemu-io", "-c", "write -P 0x5a 1052672 4096", "-c", "write -z 1048576 4096", "-c", "write -P 0x11 62914560 70000", dir["mid.qcow2"]);
@@ -58,7 +58,7 @@ public sealed class Qcow2FormatTests
         using var dir = new TempDir("qcow2-snap");
         string raw = FormatFixtures.CreateRawSource(dir);
         string image = dir["disk.qcow2"];
-        FormatFixtures.Convert(raw, image, "qcow2");
+        DiskFixtures.QemuConvert(raw, image, "qcow2");
         ExternalTool.RunChecked("qemu-img", "snapshot", "-c", "before", image);
         ExternalTool.RunChecked("qemu-io", "-c", "write -P 0x99 1048576 65536", "-c", "write -z 20971520 1048576", "-c", "write -P 0x98 50000000 5000", image);
         ExternalTool.RunChecked("qemu-img", "snapshot", "-c", "after", image);

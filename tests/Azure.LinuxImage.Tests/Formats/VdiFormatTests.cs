@@ -20,7 +20,7 @@ public sealed class VdiFormatTests
         using var dir = new TempDir("vdi-" + name);
         string raw = FormatFixtures.CreateRawSource(dir);
         string image = dir["disk.vdi"];
-        FormatFixtures.Convert(raw, image, "vdi", options);
+        DiskFixtures.QemuConvert(raw, image, "vdi", options);
         FormatFixtures.AssertSameAsQemu(dir, image, DiskFormat.Vdi);
     }
 
@@ -30,7 +30,7 @@ public sealed class VdiFormatTests
         using var dir = new TempDir("vdi-diff");
         string raw = FormatFixtures.CreateRawSource(dir);
         string parent = dir["parent-renamed.vdi"];
-        FormatFixtures.Convert(raw, parent, "vdi");
+        DiskFixtures.QemuConvert(raw, parent, "vdi");
         // qemu-img cannot create differencing VDIs: write a dynamic VDI with qemu, then turn it into a
         // child of the parent (type 4, link UUID = parent's UUID), as VirtualBox would have made it.
         string child = dir["child.vdi"];
@@ -93,7 +93,7 @@ public sealed class VdiFormatTests
         using var dir = new TempDir("vdi-bad");
         string raw = FormatFixtures.CreateRawSource(dir);
         string image = dir["disk.vdi"];
-        FormatFixtures.Convert(raw, image, "vdi");
+        DiskFixtures.QemuConvert(raw, image, "vdi");
         var original = File.ReadAllBytes(image);
         uint mapOffset = BinaryPrimitives.ReadUInt32LittleEndian(original.AsSpan(0x154));
 

@@ -36,8 +36,8 @@ public sealed class VhdxDifferencingTests
         string parent = dir["parent.vhdx"];
         string child = dir["sub/child.vhdx"];
         Directory.CreateDirectory(dir["sub"]);
-        FormatFixtures.Convert(parentRaw, parent, "vhdx", "-o", "block_size=1M");
-        FormatFixtures.Convert(childRaw, child, "vhdx", "-o", "block_size=1M,block_state_zero=off");
+        DiskFixtures.QemuConvert(parentRaw, parent, "vhdx", "-o", "block_size=1M");
+        DiskFixtures.QemuConvert(childRaw, child, "vhdx", "-o", "block_size=1M,block_state_zero=off");
 
         // Block 3: sectors 0–7 and 100–199 are the child's, the rest the parent's. Block 10 stays fully present.
         var presentSectors = Enumerable.Range(0, 8).Concat(Enumerable.Range(100, 100)).ToHashSet();
@@ -77,8 +77,8 @@ public sealed class VhdxDifferencingTests
         string raw = dir["empty.raw"];
         using (var s = new FileStream(raw, FileMode.Create)) { s.SetLength(DiskSize); }
         ExternalTool.RunChecked("qemu-io", "-f", "raw", "-c", $"write -P 0x11 {3 * MiB} {MiB}", raw);
-        FormatFixtures.Convert(raw, dir["a.vhdx"], "vhdx", "-o", "block_size=1M,block_state_zero=off");
-        FormatFixtures.Convert(raw, dir["b.vhdx"], "vhdx", "-o", "block_size=1M,block_state_zero=off");
+        DiskFixtures.QemuConvert(raw, dir["a.vhdx"], "vhdx", "-o", "block_size=1M,block_state_zero=off");
+        DiskFixtures.QemuConvert(raw, dir["b.vhdx"], "vhdx", "-o", "block_size=1M,block_state_zero=off");
         MakeChild(dir["a.vhdx"], Guid.NewGuid(), "b.vhdx", block: 3, [0]);
         MakeChild(dir["b.vhdx"], Guid.NewGuid(), "a.vhdx", block: 3, [0]);
         var e = Assert.ThrowsExactly<LinuxImageException>(() => DiskImageOpener.Open(dir["a.vhdx"]).Dispose());

@@ -20,8 +20,8 @@ public sealed class VhdxFormatTests
         using var dir = new TempDir("vhdx-" + name);
         string raw = FormatFixtures.CreateRawSource(dir);
         string image = dir["disk.vhdx"];
-        FormatFixtures.Convert(raw, image, "vhdx", options);
-        Assert.AreEqual("vhdx", FormatFixtures.QemuFormat(image));
+        DiskFixtures.QemuConvert(raw, image, "vhdx", options);
+        Assert.AreEqual("vhdx", DiskFixtures.QemuFormat(image));
         FormatFixtures.AssertSameAsQemu(dir, image, DiskFormat.Vhdx);
     }
 
@@ -35,7 +35,7 @@ public sealed class VhdxFormatTests
         // data must equal the raw disk it came from.
         ExternalTool.RunChecked("qemu-img", "resize", "-f", "raw", raw, "65M");
         string image = dir["disk.vhdx"];
-        FormatFixtures.Convert(raw, image, "vhdx");
+        DiskFixtures.QemuConvert(raw, image, "vhdx");
         PatchLogicalSectorSize(image, 4096);
         FormatFixtures.AssertSameAsQemu(dir, image, DiskFormat.Vhdx, rawReference: raw);
         using var disk = DiskImageOpener.Open(image);
@@ -48,7 +48,7 @@ public sealed class VhdxFormatTests
         using var dir = new TempDir("vhdx-headers");
         string raw = FormatFixtures.CreateRawSource(dir);
         string image = dir["disk.vhdx"];
-        FormatFixtures.Convert(raw, image, "vhdx");
+        DiskFixtures.QemuConvert(raw, image, "vhdx");
         Poke(image, VhdxHeader.FirstOffset + 100, 0xFF);
         FormatFixtures.AssertSameAsQemu(dir, image, DiskFormat.Vhdx);
         Poke(image, VhdxHeader.SecondOffset + 100, 0xFF);
@@ -61,7 +61,7 @@ public sealed class VhdxFormatTests
         using var dir = new TempDir("vhdx-log");
         string raw = FormatFixtures.CreateRawSource(dir);
         string image = dir["disk.vhdx"];
-        FormatFixtures.Convert(raw, image, "vhdx", "-o", "block_size=1M");
+        DiskFixtures.QemuConvert(raw, image, "vhdx", "-o", "block_size=1M");
         long batOffset;
         long block3Payload;
         using (var file = SourceFile.Open(image))
@@ -112,7 +112,7 @@ public sealed class VhdxFormatTests
         using var dir = new TempDir("vhdx-badlog");
         string raw = FormatFixtures.CreateRawSource(dir);
         string image = dir["disk.vhdx"];
-        FormatFixtures.Convert(raw, image, "vhdx", "-o", "block_size=1M");
+        DiskFixtures.QemuConvert(raw, image, "vhdx", "-o", "block_size=1M");
         var entry = BuildLogEntry(Guid.NewGuid(), 7, new FileInfo(image).Length, 4L << 20, new byte[4096], 5L << 20, 4096, out var logGuid);
         entry[5000] ^= 1;
         WriteLog(image, logGuid, entry);
@@ -182,7 +182,7 @@ public sealed class VhdxFormatTests
         using var dir = new TempDir("vhdx-bat");
         string raw = FormatFixtures.CreateRawSource(dir);
         string image = dir["disk.vhdx"];
-        FormatFixtures.Convert(raw, image, "vhdx", "-o", "block_size=1M");
+        DiskFixtures.QemuConvert(raw, image, "vhdx", "-o", "block_size=1M");
         long batOffset;
         using (var file = SourceFile.Open(image))
         {
@@ -206,7 +206,7 @@ public sealed class VhdxFormatTests
         using var dir = new TempDir("vhdx-trunc");
         string raw = FormatFixtures.CreateRawSource(dir);
         string image = dir["disk.vhdx"];
-        FormatFixtures.Convert(raw, image, "vhdx");
+        DiskFixtures.QemuConvert(raw, image, "vhdx");
         foreach (long length in new[] { 100_000L, 300_000L, new FileInfo(image).Length - 4096 })
         {
             using (var s = new FileStream(image, FileMode.Open)) { s.SetLength(length); }
@@ -222,7 +222,7 @@ public sealed class VhdxFormatTests
         using var dir = new TempDir("vhdx-huge");
         string raw = FormatFixtures.CreateRawSource(dir);
         string image = dir["disk.vhdx"];
-        FormatFixtures.Convert(raw, image, "vhdx");
+        DiskFixtures.QemuConvert(raw, image, "vhdx");
         using (var file = SourceFile.Open(image))
         {
             long metadataOffset = VhdxRegionTable.Read(file).Single(r => r.Id == VhdxRegionTable.MetadataRegion).Offset;

@@ -19,7 +19,7 @@ public sealed class VmdkFormatTests
         using var dir = new TempDir("vmdk-" + name);
         string raw = FormatFixtures.CreateRawSource(dir);
         string image = dir["disk.vmdk"];
-        FormatFixtures.Convert(raw, image, "vmdk", options);
+        DiskFixtures.QemuConvert(raw, image, "vmdk", options);
         FormatFixtures.AssertSameAsQemu(dir, image, DiskFormat.Vmdk);
         using var disk = DiskImageOpener.Open(image);
         Assert.AreEqual(name.Split('-')[0], ((Azure.LinuxImage.Engine.Disks.Vmdk.VmdkDiskImage)disk).Descriptor.CreateType);
@@ -36,9 +36,9 @@ public sealed class VmdkFormatTests
         foreach (string sub in new[] { "twoGbMaxExtentSparse", "twoGbMaxExtentFlat" })
         {
             string image = dir[sub + ".vmdk"];
-            FormatFixtures.Convert(raw, image, "vmdk", "-o", "subformat=" + sub);
+            DiskFixtures.QemuConvert(raw, image, "vmdk", "-o", "subformat=" + sub);
             using var disk = DiskImageOpener.Open(image);
-            Assert.AreEqual(FormatFixtures.QemuVirtualSize(image), disk.Length);
+            Assert.AreEqual(DiskFixtures.QemuVirtualSize(image), disk.Length);
             Assert.IsTrue(disk.Files.Count >= 3, string.Join(", ", disk.Files));
             foreach (long at in new[] { 0L, 2147418112L - 4096, 4294967296L - 4096 })
             {
@@ -58,7 +58,7 @@ public sealed class VmdkFormatTests
     {
         using var dir = new TempDir("vmdk-delta");
         string raw = FormatFixtures.CreateRawSource(dir);
-        FormatFixtures.Convert(raw, dir["base.vmdk"], "vmdk");
+        DiskFixtures.QemuConvert(raw, dir["base.vmdk"], "vmdk");
         ExternalTool.RunChecked("qemu-img", "create", "-f", "vmdk", "-b", "base.vmdk", "-F", "vmdk", dir["delta.vmdk"]);
         ExternalTool.RunChecked("qemu-io", "-c", "write -P 0x66 1048576 4096", "-c", "write -P 0x67 30000000 100000", dir["delta.vmdk"]);
         FormatFixtures.AssertSameAsQemu(dir, dir["delta.vmdk"], DiskFormat.Vmdk);
@@ -69,7 +69,7 @@ public sealed class VmdkFormatTests
     {
         using var dir = new TempDir("vmdk-missing");
         string raw = FormatFixtures.CreateRawSource(dir);
-        FormatFixtures.Convert(raw, dir["disk.vmdk"], "vmdk", "-o", "subformat=monolithicFlat");
+        DiskFixtures.QemuConvert(raw, dir["disk.vmdk"], "vmdk", "-o", "subformat=monolithicFlat");
         File.Delete(dir["disk-flat.vmdk"]);
         var e = Assert.ThrowsExactly<LinuxImageException>(() => DiskImageOpener.Open(dir["disk.vmdk"]).Dispose());
         Assert.AreEqual("LIMG0206", e.Descriptor.Code);
@@ -82,7 +82,7 @@ public sealed class VmdkFormatTests
         using var dir = new TempDir("vmdk-badgrain");
         string raw = FormatFixtures.CreateRawSource(dir);
         string image = dir["disk.vmdk"];
-        FormatFixtures.Convert(raw, image, "vmdk", "-o", "subformat=streamOptimized");
+        DiskFixtures.QemuConvert(raw, image, "vmdk", "-o", "subformat=streamOptimized");
         // The first grain with data (1 MiB into the disk) follows the header area; garble its deflate stream.
         var bytes = File.ReadAllBytes(image);
         int marker = FindGrainMarker(bytes, 1024 * 1024 / 512);
@@ -100,7 +100,7 @@ public sealed class VmdkFormatTests
         using var dir = new TempDir("vmdk-badgt");
         string raw = FormatFixtures.CreateRawSource(dir);
         string image = dir["disk.vmdk"];
-        FormatFixtures.Convert(raw, image, "vmdk");
+        DiskFixtures.QemuConvert(raw, image, "vmdk");
         var original = File.ReadAllBytes(image);
         var header = Azure.LinuxImage.Engine.Disks.Vmdk.VmdkSparseHeader.Parse(original);
         long gd = (long)header.GdOffset * 512;

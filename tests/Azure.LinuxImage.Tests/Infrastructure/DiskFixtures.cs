@@ -29,19 +29,11 @@ public static class DiskFixtures
         return path;
     }
 
-    /// <summary>Converts with the real qemu-img (a judge independent of our code).</summary>
-    public static string QemuConvert(string raw, string output, string format, params string[] options)
+    /// <summary>Converts a raw disk with the real qemu-img (a judge independent of our code); <paramref name="qemuArgs"/> as on its command line ("-c", "-o", "subformat=fixed").</summary>
+    public static string QemuConvert(string raw, string output, string format, params string[] qemuArgs)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output))!);
-        var args = new List<string> { "convert", "-f", "raw", "-O", format };
-        foreach (string o in options)
-        {
-            args.Add("-o");
-            args.Add(o);
-        }
-        args.Add(raw);
-        args.Add(output);
-        ExternalTool.RunChecked("qemu-img", [.. args]);
+        ExternalTool.RunChecked("qemu-img", ["convert", "-f", "raw", "-O", format, .. qemuArgs, raw, output]);
         return output;
     }
 
@@ -75,12 +67,19 @@ public static class DiskFixtures
         Assert.AreEqual(0, expectedVirtualSize % (1024 * 1024), "whole MiB");
     }
 
-    public static long QemuVirtualSize(string path, string format)
+    /// <summary>What qemu-img info says; <paramref name="format"/> when probing would guess wrong (qemu takes a fixed VHD for raw).</summary>
+    public static System.Text.Json.JsonElement QemuInfo(string path, string? format = null)
     {
-        var json = ExternalTool.RunChecked("qemu-img", "info", "--output=json", "-f", format, path).StdOut;
+        string json = format is null
+            ? ExternalTool.RunChecked("qemu-img", "info", "--output=json", path).StdOut
+            : ExternalTool.RunChecked("qemu-img", "info", "--output=json", "-f", format, path).StdOut;
         using var doc = System.Text.Json.JsonDocument.Parse(json);
-        return doc.RootElement.GetProperty("virtual-size").GetInt64();
+        return doc.RootElement.Clone();
     }
+
+    public static long QemuVirtualSize(string path, string? format = null) => QemuInfo(path, format).GetProperty("virtual-size").GetInt64();
+
+    public static string QemuFormat(string path) => QemuInfo(path).GetProperty("format").GetString()!;
 
     /// <summary>qemu-img compare: identical data (a larger image must hold zeros beyond the smaller one).</summary>
     public static void AssertSameData(string source, string sourceFormat, string vhd)

@@ -41,7 +41,7 @@ public sealed class SdkBuildTests
     {
         using var project = new ImageProject();
         string raw = DiskFixtures.Raw(project["src.raw"], 100 * MiB + 4096, 0x100000, 0x2345000, 100 * MiB);
-        string vhd = DiskFixtures.QemuConvert(raw, project["disks/src.vhd"], "vpc", "subformat=" + subformat, "force_size=on");
+        string vhd = DiskFixtures.QemuConvert(raw, project["disks/src.vhd"], "vpc", "-o", $"subformat={subformat},force_size=on");
         project.WriteDataDisk("disks/src.vhd");
 
         var build = project.Build();

@@ -12,7 +12,7 @@ public sealed class SdkDiagnosticsTests
     {
         var project = new ImageProject();
         string raw = DiskFixtures.Raw(project["src.raw"], 20 * MiB, 0, 5 * MiB);
-        string vhd = DiskFixtures.QemuConvert(raw, project["src.vhd"], "vpc", "subformat=dynamic", "force_size=on");
+        string vhd = DiskFixtures.QemuConvert(raw, project["src.vhd"], "vpc", "-o", "subformat=dynamic,force_size=on");
         project.WriteDataDisk("src.vhd");
         return (project, vhd);
     }
@@ -82,7 +82,7 @@ public sealed class SdkDiagnosticsTests
     {
         using var project = new ImageProject();
         string parentRaw = DiskFixtures.Raw(project["parent.raw"], 8 * MiB, 0);
-        string parent = DiskFixtures.QemuConvert(parentRaw, project["parent.vhd"], "vpc", "subformat=dynamic", "force_size=on");
+        string parent = DiskFixtures.QemuConvert(parentRaw, project["parent.vhd"], "vpc", "-o", "subformat=dynamic,force_size=on");
         VhdBuilder.CreateDifferencing(project["child.vhd"], parent, [(2 * MiB, new byte[4096])]);
         File.Delete(parent);
         project.WriteDataDisk("child.vhd");
@@ -104,7 +104,7 @@ public sealed class SdkDiagnosticsTests
         using var project = new ImageProject();
         string raw = DiskFixtures.Raw(project["src.raw"], 20 * MiB + 512, 0);
         // Without force_size qemu writes creator "qemu": its size is CHS-rounded and ambiguous (LIMG0107).
-        DiskFixtures.QemuConvert(raw, project["src.vhd"], "vpc", "subformat=fixed");
+        DiskFixtures.QemuConvert(raw, project["src.vhd"], "vpc", "-o", "subformat=fixed");
         project.WriteDataDisk("src.vhd");
 
         var warned = project.Build();
