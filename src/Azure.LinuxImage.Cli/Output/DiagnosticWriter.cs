@@ -23,13 +23,7 @@ internal sealed class DiagnosticWriter(DiagnosticOptions options, string? projec
     /// <summary>Prints a diagnostic whose severity NoWarn / WarningsAsErrors have already decided.</summary>
     public void ReportApplied(Diagnostic applied)
     {
-        if (projectFile is not null && applied.File is not null && !File.Exists(applied.File))
-        {
-            // A path inside the guest: an IDE would look for it on the build machine, so the
-            // diagnostic points at the project and names the guest file in its text.
-            applied = applied with { File = projectFile, Message = $"{applied.Message} (in the guest: {applied.File})" };
-        }
-        else if (applied.File is null && projectFile is not null)
+        if (applied.File is null && projectFile is not null)
         {
             applied = applied with { File = projectFile };
         }

@@ -9,6 +9,14 @@ public sealed record Diagnostic(DiagnosticDescriptor Descriptor, DiagnosticSever
         new(descriptor, descriptor.DefaultSeverity, descriptor.Format(args), file);
 
     /// <summary>
+    /// A diagnostic about a file inside the guest: the build machine has no such file, so the
+    /// diagnostic names no file (it points at the project) and says the guest path in its text.
+    /// Files other than <paramref name="hostFile"/> (the image) are guest paths.
+    /// </summary>
+    public Diagnostic InGuest(string hostFile) =>
+        File is null || File == hostFile ? this : this with { File = null, Message = $"{Message} (in the guest: {File})" };
+
+    /// <summary>
     /// The canonical MSBuild form (<c>origin: error CODE: text</c>) that ToolTask and IDEs parse.
     /// </summary>
     public string ToCanonicalString()

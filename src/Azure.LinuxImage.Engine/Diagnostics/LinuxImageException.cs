@@ -20,6 +20,20 @@ public sealed class LinuxImageException : Exception
         File = file;
     }
 
+    private LinuxImageException(DiagnosticDescriptor descriptor, string? file, string message, Exception inner)
+        : base(message, inner)
+    {
+        Descriptor = descriptor;
+        File = file;
+    }
+
+    /// <summary>The same failure seen from the build machine: a guest path goes into the text (see <see cref="Diagnostic.InGuest"/>).</summary>
+    public LinuxImageException InGuest(string hostFile)
+    {
+        var d = ToDiagnostic().InGuest(hostFile);
+        return d.File == File ? this : new LinuxImageException(Descriptor, d.File, d.Message, this);
+    }
+
     public DiagnosticDescriptor Descriptor { get; }
 
     public string? File { get; }

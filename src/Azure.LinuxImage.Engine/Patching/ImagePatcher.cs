@@ -24,17 +24,24 @@ public static class ImagePatcher
             actions.Clear();
             diagnostics.Clear();
             var overlay = new DiskOverlay(baseView);
-            var mounts = GuestMounts.Open(overlay, image);
-            // File times in the guest are the build's time, or SOURCE_DATE_EPOCH for reproducible images.
-            var now = new DateTimeOffset(Conversion.FixedVhdConverter.BuildTimestamp());
-            mounts.Clock = () => now;
-            diagnostics.AddRange(mounts.Diagnostics);
-            var result = GuestPatcher.Patch(mounts, options);
-            actions.Add($"guest: {result.Distribution.PrettyName} ({result.Distribution.Family}, {result.Distribution.InitramfsGenerator})");
-            actions.AddRange(result.Actions);
-            diagnostics.AddRange(result.Diagnostics);
+            try
+            {
+                var mounts = GuestMounts.Open(overlay, image);
+                // File times in the guest are the build's time, or SOURCE_DATE_EPOCH for reproducible images.
+                var now = new DateTimeOffset(Conversion.FixedVhdConverter.BuildTimestamp());
+                mounts.Clock = () => now;
+                diagnostics.AddRange(mounts.Diagnostics);
+                var result = GuestPatcher.Patch(mounts, options);
+                actions.Add($"guest: {result.Distribution.PrettyName} ({result.Distribution.Family}, {result.Distribution.InitramfsGenerator})");
+                actions.AddRange(result.Actions);
+                diagnostics.AddRange(result.Diagnostics);
+            }
+            catch (LinuxImageException e)
+            {
+                throw e.InGuest(image);
+            }
             return overlay.GetChanges();
         });
-        return new ImagePatchResult(applied, actions, diagnostics);
+        return new ImagePatchResult(applied, actions, [.. diagnostics.Select(d => d.InGuest(image))]);
     }
 }

@@ -36,7 +36,7 @@ public static class ImageValidator
         {
             outcomes.AddRange(GuestRules(image, guestOptions));
         }
-        var diagnostics = outcomes.Select(o => o.ToDiagnostic(diagnosticOptions)).OfType<Diagnostic>().ToList();
+        var diagnostics = outcomes.Select(o => o.ToDiagnostic(diagnosticOptions)?.InGuest(image)).OfType<Diagnostic>().ToList();
         Write(jsonReportPath, stream => ValidationReport.WriteJson(stream, image, outcomes, diagnosticOptions, patchActions));
         Write(sarifPath, stream => SarifWriter.Write(stream, outcomes, diagnosticOptions, typeof(ImageValidator).Assembly.GetName().Version?.ToString(3) ?? "1.0.0"));
         return new ImageValidationResult(outcomes, diagnostics);

@@ -31,6 +31,21 @@ public sealed partial class DiagnosticCatalogTests
         StringAssert.Contains(targets, DiagnosticCatalog.SourceDiskMissing.Format("$(SourceDiskFullPath)"));
     }
 
+    /// <summary>A guest path must never reach the build log as a file: IDEs would open the build machine's own /etc/fstab.</summary>
+    [TestMethod]
+    public void GuestPaths_GoIntoTheText_HostFilesStay()
+    {
+        var guest = Diagnostic.Create(DiagnosticCatalog.ImageNotBuilt, "/etc/fstab", "x");
+        var moved = guest.InGuest("/images/a.vhd");
+        Assert.IsNull(moved.File);
+        StringAssert.EndsWith(moved.Message, "(in the guest: /etc/fstab)");
+        var host = Diagnostic.Create(DiagnosticCatalog.ImageNotBuilt, "/images/a.vhd", "x");
+        Assert.AreSame(host, host.InGuest("/images/a.vhd"));
+        var thrown = new LinuxImageException(DiagnosticCatalog.ImageNotBuilt, "/etc/waagent.conf", "x").InGuest("/images/a.vhd");
+        Assert.IsNull(thrown.File);
+        Assert.AreEqual("LIMG0008", thrown.Descriptor.Code);
+    }
+
     [GeneratedRegex("^LIMG[0-9]{4}$")]
     private static partial Regex CodePattern();
 
