@@ -77,7 +77,7 @@ public interface IFileSystem
 /// <summary>
 /// Recognises one kind of file system on a volume (as <c>IDiskFormatReader</c> does for disk
 /// formats). Adding a file system is a folder under FileSystems/ and one line in
-/// <see cref="FileSystemTypes.All"/>.
+/// FileSystemTypes.All.
 /// </summary>
 public interface IFileSystemType
 {
