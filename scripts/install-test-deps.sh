@@ -13,3 +13,19 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+
+# The SARIF multitool judges the validation's SARIF (SarifReportTests). npm may skip the package's
+# postinstall script (which only marks the binary executable), so that is done here as well.
+if ! command -v sarif-multitool >/dev/null 2>&1; then
+  if ! command -v npm >/dev/null 2>&1; then
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq --no-install-recommends nodejs npm
+  fi
+  $SUDO npm install -g --no-fund --no-audit @microsoft/sarif-multitool@5.7.0
+fi
+npm_root=$(npm root -g)
+for bin in "$npm_root"/@microsoft/sarif-multitool/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool \
+           "$npm_root"/@microsoft/sarif-multitool-linux/Sarif.Multitool; do
+  if [ -f "$bin" ] && [ ! -x "$bin" ]; then $SUDO chmod +x "$bin"; fi
+done

@@ -8,15 +8,15 @@ public static class Program
     public static int Main(string[] args)
     {
         var common = new CommonOptions();
-        var guest = new GuestSettingsOptions();
         var root = new RootCommand("linuximage: turn Linux disk images into Azure-ready fixed VHDs.")
         {
             InfoCommand.Create(common),
             ConvertCommand.Create(common),
             AlignCommand.Create(common),
-            PatchCommand.Create(common, guest),
-            ValidateCommand.Create(common, guest),
-            PublishCommand.Create(common, guest),
+            PatchCommand.Create(common),
+            ValidateCommand.Create(common),
+            PublishCommand.Create(common),
+            SettingsCommand.Create(common),
         };
         return root.Parse(args).Invoke();
     }

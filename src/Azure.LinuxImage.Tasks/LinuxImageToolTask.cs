@@ -1,6 +1,9 @@
 using System;
+using System.Globalization;
 using System.IO;
+using System.Linq;
 using System.Text;
+using System.Text.RegularExpressions;
 using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
 
@@ -31,6 +34,15 @@ namespace Azure.LinuxImage.Tasks
         public string? WarningsNotAsErrors { get; set; }
 
         public bool TreatWarningsAsErrors { get; set; }
+
+        /// <summary>The per-step settings files the SDK wrote (every step's: a step checks all values, so a bad one is reported early).</summary>
+        public ITaskItem[] SettingsFiles { get; set; } = Array.Empty<ITaskItem>();
+
+        /// <summary>An escape hatch: arguments appended to the tool's, one per item (LinuxImageToolArguments).</summary>
+        public ITaskItem[] ExtraArguments { get; set; } = Array.Empty<ITaskItem>();
+
+        /// <summary>The documentation address (LinuxImageHelpBaseUri): errors and warnings link to their page under it.</summary>
+        public string? HelpBaseUri { get; set; }
 
         /// <summary>The tool's subcommand (convert, align, patch, validate).</summary>
         protected abstract string Command { get; }
@@ -91,6 +103,7 @@ namespace Azure.LinuxImage.Tasks
             var args = new ResponseFileBuilder();
             args.Add(Command);
             AppendArguments(args);
+            args.AddOptions("--settings-file", SettingsFiles.Select(i => i.ItemSpec));
             args.AddOption("--project", ProjectFile);
             args.AddOption("--no-warn", NoWarn);
             args.AddOption("--warnings-as-errors", WarningsAsErrors);
@@ -98,6 +111,10 @@ namespace Azure.LinuxImage.Tasks
             if (TreatWarningsAsErrors)
             {
                 args.Add("--treat-warnings-as-errors");
+            }
+            foreach (var extra in ExtraArguments)
+            {
+                args.Add(extra.ItemSpec);
             }
             return args.ToString();
         }
@@ -107,8 +124,32 @@ namespace Azure.LinuxImage.Tasks
         /// <summary>Progress lines are shown at minimal verbosity too: long disk work should never look hung.</summary>
         protected override void LogEventsFromTextOutput(string singleLine, MessageImportance messageImportance)
         {
+            var canonical = CanonicalDiagnostic.Match(singleLine);
+            if (canonical.Success)
+            {
+                // Logged here rather than by ToolTask's parser, which cannot attach a help link.
+                string file = canonical.Groups["file"].Value;
+                int line = canonical.Groups["line"].Success ? int.Parse(canonical.Groups["line"].Value, CultureInfo.InvariantCulture) : 0;
+                int column = canonical.Groups["column"].Success ? int.Parse(canonical.Groups["column"].Value, CultureInfo.InvariantCulture) : 0;
+                string code = canonical.Groups["code"].Value;
+                string? help = string.IsNullOrEmpty(HelpBaseUri) ? null : HelpBaseUri!.TrimEnd('/') + "/diagnostics/" + code + ".md";
+                string? origin = file == "linuximage" ? ProjectFile : file;
+                if (canonical.Groups["category"].Value == "error")
+                {
+                    Log.LogError(null, code, code, help, origin, line, column, 0, 0, "{0}", canonical.Groups["text"].Value);
+                }
+                else
+                {
+                    Log.LogWarning(null, code, code, help, origin, line, column, 0, 0, "{0}", canonical.Groups["text"].Value);
+                }
+                return;
+            }
             bool progress = singleLine.StartsWith("linuximage: ", StringComparison.Ordinal);
             base.LogEventsFromTextOutput(singleLine, progress ? MessageImportance.High : messageImportance);
         }
+
+        /// <summary>What the tool prints: <c>origin[(line,column)]: error|warning LIMGnnnn: text</c>.</summary>
+        private static readonly Regex CanonicalDiagnostic = new Regex(
+            @"^(?<file>.+?)(\((?<line>\d+),(?<column>\d+)\))?: (?<category>error|warning) (?<code>LIMG\d{4}): (?<text>.*)$", RegexOptions.CultureInvariant);
     }
 }

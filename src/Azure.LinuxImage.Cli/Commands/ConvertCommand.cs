@@ -1,7 +1,9 @@
 using System.CommandLine;
 using Azure.LinuxImage.Cli.Output;
+using Azure.LinuxImage.Cli.Settings;
 using Azure.LinuxImage.Engine.Conversion;
 using Azure.LinuxImage.Engine.Disks;
+using Azure.LinuxImage.Engine.Settings;
 
 namespace Azure.LinuxImage.Cli.Commands;
 
@@ -11,18 +13,20 @@ internal static class ConvertCommand
     {
         var source = new Argument<string>("source") { Description = "The source disk (VHD, VHDX, raw, qcow2, VMDK, VDI)." };
         var output = new Argument<string>("output") { Description = "The fixed VHD to write." };
-        var format = new Option<string?>("--source-format") { Description = "Force the source format (only 'raw' is ever needed: the others are detected)." };
+        var settings = new SettingOptions(SettingStep.Convert);
         var state = new Option<string?>("--state") { Description = "Where to record the image's state for the align and patch steps." };
         var stale = new Option<string[]>("--invalidate") { Description = "Files describing the previous image, deleted before it is replaced.", AllowMultipleArgumentsPerToken = false };
         var inputs = new Option<string?>("--inputs-file") { Description = "Write every file the source consists of (image, parents, extents) to this file, one per line." };
-        var command = new Command("convert", "Convert a disk image to a fixed VHD whose size is a whole number of MiB.") { source, output, format, state, stale, inputs };
+        var command = new Command("convert", "Convert a disk image to a fixed VHD whose size is a whole number of MiB.") { source, output, state, stale, inputs };
+        settings.AddTo(command);
         common.AddTo(command);
         command.SetAction(result => common.Run(result, writer =>
         {
+            var values = settings.Read(result, writer, result.GetValue(common.Project));
             var progress = new ProgressPrinter("converting", Console.Out);
             var conversion = FixedVhdConverter.Convert(new ConvertOptions(result.GetValue(source)!, result.GetValue(output)!)
             {
-                SourceFormat = DiskImageOpener.ParseFormatName(result.GetValue(format)),
+                SourceFormat = DiskImageOpener.ParseFormatName(values.Text(SettingCatalog.SourceDiskFormat)),
                 StatePath = result.GetValue(state),
                 StaleFiles = result.GetValue(stale) ?? [],
                 Progress = progress,

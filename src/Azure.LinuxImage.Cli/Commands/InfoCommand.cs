@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json;
 using Azure.LinuxImage.Cli.Output;
 using Azure.LinuxImage.Engine.Disks;
+using Azure.LinuxImage.Engine.Settings;
 
 namespace Azure.LinuxImage.Cli.Commands;
 
@@ -11,7 +12,7 @@ internal static class InfoCommand
     {
         var disk = new Argument<string>("disk") { Description = "Any supported disk image." };
         var json = new Option<bool>("--json") { Description = "Print JSON instead of text." };
-        var format = new Option<string?>("--source-format") { Description = "Force the format ('raw')." };
+        var format = new Option<string?>(SettingCatalog.SourceDiskFormat.Option!) { Description = SettingCatalog.SourceDiskFormat.Documentation };
         var command = new Command("info", "Show what a disk image is: format, virtual size, allocated data.") { disk, json, format };
         common.AddTo(command);
         command.SetAction(result => common.Run(result, writer =>

@@ -1,30 +1,34 @@
 using System.CommandLine;
 using Azure.LinuxImage.Cli.Output;
+using Azure.LinuxImage.Cli.Settings;
+using Azure.LinuxImage.Engine.Guest.Patching;
 using Azure.LinuxImage.Engine.Patching;
-using Azure.LinuxImage.Engine.Validation;
+using Azure.LinuxImage.Engine.Settings;
 
 namespace Azure.LinuxImage.Cli.Commands;
 
 internal static class PatchCommand
 {
-    public static Command Create(CommonOptions common, GuestSettingsOptions guest)
+    public static Command Create(CommonOptions common)
     {
         var image = new Argument<string>("image") { Description = "The fixed VHD to patch in place." };
         var journal = new Option<string>("--journal") { Description = "The patch journal (undo log) kept beside the intermediate files.", Required = true };
+        var settings = new SettingOptions(SettingStep.Patch);
         var command = new Command("patch", "Patch the guest offline: kernel command line, waagent.conf, fstab swap, initramfs drivers, deprovisioning.")
         {
             image, journal,
         };
-        guest.AddTo(command);
+        settings.AddTo(command);
         common.AddTo(command);
         command.SetAction(result => common.Run(result, writer =>
         {
-            if (guest.ImageKind(result) == ImageKind.DataDisk)
+            var values = settings.Read(result, writer, result.GetValue(common.Project));
+            if (values.Text(SettingCatalog.ImageKind) == "DataDisk")
             {
                 writer.Info("linuximage: a data disk: no guest to patch");
                 return 0;
             }
-            var patched = ImagePatcher.Patch(result.GetValue(image)!, result.GetValue(journal)!, guest.Create(result));
+            var patched = ImagePatcher.Patch(result.GetValue(image)!, result.GetValue(journal)!, GuestPatchOptions.From(values));
             foreach (string action in patched.Actions)
             {
                 writer.Info("linuximage: " + action);

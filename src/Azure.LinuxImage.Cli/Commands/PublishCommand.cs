@@ -1,8 +1,8 @@
 using System.CommandLine;
 using Azure.LinuxImage.Cli.Output;
+using Azure.LinuxImage.Cli.Settings;
 using Azure.LinuxImage.Engine.Diagnostics;
-using Azure.LinuxImage.Engine.Validation;
-using Azure.LinuxImage.Engine.Validation.Guest;
+using Azure.LinuxImage.Engine.Settings;
 using Azure.LinuxImage.Publishing;
 
 namespace Azure.LinuxImage.Cli.Commands;
@@ -13,35 +13,27 @@ namespace Azure.LinuxImage.Cli.Commands;
 /// </summary>
 internal static class PublishCommand
 {
-    public const string BlobUriVariable = "LIMG_AZURE_BLOB_URI";
-    public const string SasVariable = "LIMG_AZURE_BLOB_SAS";
-    public const string ConnectionStringVariable = "LIMG_AZURE_STORAGE_CONNECTION_STRING";
-
-    public static Command Create(CommonOptions common, GuestSettingsOptions guest)
+    public static Command Create(CommonOptions common)
     {
         var image = new Argument<string>("image") { Description = "The fixed VHD to upload (the build's output)." };
-        var blobUri = new Option<string?>("--blob-uri")
-        {
-            Description = $"The destination page blob (default: ${BlobUriVariable}). A SAS is taken from ${SasVariable} or the URI, a connection string from ${ConnectionStringVariable}, otherwise DefaultAzureCredential.",
-        };
-        var overwrite = new Option<bool>("--overwrite") { Description = "Replace an existing blob that holds other content." };
-        var parallelism = new Option<int>("--parallelism") { Description = "Page writes in flight at once.", DefaultValueFactory = _ => 8 };
-        var verify = new Option<VerifyMode>("--verify") { Description = "After upload, compare page ranges and read back a sample of ranges (Sample), all of them (Full) or none (PageRanges).", DefaultValueFactory = _ => VerifyMode.Sample };
         var skipValidation = new Option<bool>("--skip-validation") { Description = "Do not validate the image first (the SDK's PublishImage target has just validated it)." };
+        // The guest settings only matter to the validation that precedes the upload. The secrets
+        // (SAS, connection string) are read from the environment only: see the settings catalog.
+        var settings = new SettingOptions(SettingStep.Patch, SettingStep.Validate, SettingStep.Publish);
         var command = new Command("publish", "Upload the image to Azure Blob Storage as a page blob: only its data, resumable, verified.")
         {
-            image, blobUri, overwrite, parallelism, verify, skipValidation,
+            image, skipValidation,
         };
-        // The guest settings only matter to the validation that precedes the upload.
-        guest.AddTo(command);
+        settings.AddTo(command);
         common.AddTo(command);
         command.SetAction((result, cancellationToken) => Task.FromResult(common.Run(result, writer =>
         {
             string path = Path.GetFullPath(result.GetValue(image)!);
+            var values = settings.Read(result, writer, result.GetValue(common.Project));
             if (!result.GetValue(skipValidation))
             {
                 // An image that fails validation is never uploaded: Azure would accept it and the VM would not boot.
-                var validation = ImageValidator.Validate(path, guest.ImageKind(result), GuestValidationOptions.From(guest.Create(result)), common.CreateOptions(result));
+                var validation = ValidateCommand.Validate(path, values, common.CreateOptions(result));
                 writer.ReportApplied(validation.Diagnostics);
                 if (writer.Errors > 0)
                 {
@@ -51,12 +43,12 @@ internal static class PublishCommand
             }
             var options = new PublishOptions
             {
-                BlobUri = result.GetValue(blobUri) ?? Environment.GetEnvironmentVariable(BlobUriVariable),
-                Sas = Environment.GetEnvironmentVariable(SasVariable),
-                ConnectionString = Environment.GetEnvironmentVariable(ConnectionStringVariable),
-                Overwrite = result.GetValue(overwrite),
-                Parallelism = result.GetValue(parallelism),
-                Verify = result.GetValue(verify),
+                BlobUri = values.Text(SettingCatalog.AzureBlobUri),
+                Sas = values.Text(SettingCatalog.AzureBlobSas),
+                ConnectionString = values.Text(SettingCatalog.AzureStorageConnectionString),
+                Overwrite = values.Boolean(SettingCatalog.AzureBlobOverwrite),
+                Parallelism = (int)values.Integer(SettingCatalog.AzureUploadParallelism)!.Value,
+                Verify = Enum.Parse<VerifyMode>(values.Text(SettingCatalog.AzureUploadVerify)!),
             };
             var publisher = new PageBlobPublisher(options);
             var printer = new PublishProgressPrinter(Console.Out);

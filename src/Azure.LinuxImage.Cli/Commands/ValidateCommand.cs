@@ -1,4 +1,7 @@
 using System.CommandLine;
+using Azure.LinuxImage.Cli.Settings;
+using Azure.LinuxImage.Engine.Guest.Patching;
+using Azure.LinuxImage.Engine.Settings;
 using Azure.LinuxImage.Engine.Validation;
 using Azure.LinuxImage.Engine.Validation.Guest;
 
@@ -6,19 +9,19 @@ namespace Azure.LinuxImage.Cli.Commands;
 
 internal static class ValidateCommand
 {
-    public static Command Create(CommonOptions common, GuestSettingsOptions guest)
+    public static Command Create(CommonOptions common)
     {
         var image = new Argument<string>("image") { Description = "The fixed VHD to validate." };
         var report = new Option<string?>("--report") { Description = "Write the JSON validation report here." };
         var sarif = new Option<string?>("--sarif") { Description = "Write the result as SARIF 2.1.0 here." };
-        var command = new Command("validate", "Check an image against every requirement Azure places on it.") { image, report, sarif };
-        guest.AddTo(command);
+        var settings = new SettingOptions(SettingStep.Patch, SettingStep.Validate);
+        var command = new Command("validate", "Check an image against every requirement Azure places on it, with the SDK's defaults unless told otherwise.") { image, report, sarif };
+        settings.AddTo(command);
         common.AddTo(command);
         command.SetAction(result => common.Run(result, writer =>
         {
-            var validation = ImageValidator.Validate(result.GetValue(image)!, guest.ImageKind(result),
-                GuestValidationOptions.From(guest.Create(result)), common.CreateOptions(result),
-                result.GetValue(report), result.GetValue(sarif));
+            var values = settings.Read(result, writer, result.GetValue(common.Project));
+            var validation = Validate(result.GetValue(image)!, values, common.CreateOptions(result), result.GetValue(report), result.GetValue(sarif));
             // The options are already applied: print as they are.
             writer.ReportApplied(validation.Diagnostics);
             writer.Info($"linuximage: {validation.Outcomes.Count(o => o.Passed)} of {validation.Outcomes.Count} checks passed ({writer.Errors} errors, {writer.Warnings} warnings)");
@@ -26,4 +29,9 @@ internal static class ValidateCommand
         }));
         return command;
     }
+
+    /// <summary>The validation every command runs (validate, and publish before it uploads).</summary>
+    public static ImageValidationResult Validate(string image, ImageSettings values, Engine.Diagnostics.DiagnosticOptions options, string? report = null, string? sarif = null) =>
+        ImageValidator.Validate(image, values.Text(SettingCatalog.ImageKind) == "DataDisk" ? ImageKind.DataDisk : ImageKind.OsDisk,
+            GuestValidationOptions.From(GuestPatchOptions.From(values)), options, report, sarif, docsBaseUri: values.Text(SettingCatalog.HelpBaseUri));
 }

@@ -5,6 +5,11 @@ public sealed record Diagnostic(DiagnosticDescriptor Descriptor, DiagnosticSever
 {
     public string Code => Descriptor.Code;
 
+    /// <summary>1-based line in <see cref="File"/>, or 0 when the diagnostic is about the whole file.</summary>
+    public int Line { get; init; }
+
+    public int Column { get; init; }
+
     public static Diagnostic Create(DiagnosticDescriptor descriptor, string? file, params object?[] args) =>
         new(descriptor, descriptor.DefaultSeverity, descriptor.Format(args), file);
 
@@ -32,7 +37,7 @@ public sealed record Diagnostic(DiagnosticDescriptor Descriptor, DiagnosticSever
             // MSBuild's canonical parser knows only error and warning; an info line stays a message.
             return $"{Code}: {Message}";
         }
-        string origin = string.IsNullOrEmpty(File) ? "linuximage" : File!;
+        string origin = string.IsNullOrEmpty(File) ? "linuximage" : Line > 0 ? $"{File}({Line},{Math.Max(Column, 1)})" : File!;
         return $"{origin}: {category} {Code}: {Message} [{Descriptor.Requirement}]";
     }
 }

@@ -18,7 +18,12 @@ public sealed record DiagnosticDescriptor(
     string Title,
     string MessageTemplate)
 {
-    public string HelpLink => $"docs/diagnostics/{Code}.md";
+    /// <summary>The page under the default documentation address (the LinuxImageHelpBaseUri setting's default).</summary>
+    public string HelpLink => HelpUri(null);
+
+    /// <summary>The diagnostic's page under <paramref name="docsBaseUri"/> (absolute, ending in '/'), or the default address when null.</summary>
+    public string HelpUri(string? docsBaseUri) =>
+        $"{docsBaseUri ?? Settings.SettingCatalog.HelpBaseUri.DefaultValue}diagnostics/{Code}.md";
 
     public string Format(params object?[] args) =>
         args.Length == 0 ? MessageTemplate : string.Format(System.Globalization.CultureInfo.InvariantCulture, MessageTemplate, args);

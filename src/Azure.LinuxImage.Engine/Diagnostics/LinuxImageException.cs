@@ -20,6 +20,16 @@ public sealed class LinuxImageException : Exception
         File = file;
     }
 
+    /// <summary>A diagnostic already made (e.g. a refused setting, located in the project file).</summary>
+    public LinuxImageException(Diagnostic diagnostic)
+        : base(diagnostic.Message)
+    {
+        Descriptor = diagnostic.Descriptor;
+        File = diagnostic.File;
+        Line = diagnostic.Line;
+        Column = diagnostic.Column;
+    }
+
     private LinuxImageException(DiagnosticDescriptor descriptor, string? file, string message, Exception inner)
         : base(message, inner)
     {
@@ -38,5 +48,9 @@ public sealed class LinuxImageException : Exception
 
     public string? File { get; }
 
-    public Diagnostic ToDiagnostic() => new(Descriptor, DiagnosticSeverity.Error, Message, File);
+    public int Line { get; }
+
+    public int Column { get; }
+
+    public Diagnostic ToDiagnostic() => new(Descriptor, DiagnosticSeverity.Error, Message, File) { Line = Line, Column = Column };
 }

@@ -1,6 +1,7 @@
 using System.Text;
 using Azure.LinuxImage.Engine.Diagnostics;
 using Azure.LinuxImage.Engine.FileSystems.Ext4;
+using Azure.LinuxImage.Engine.Guest.Fstab;
 using Azure.LinuxImage.Engine.IO;
 using Azure.LinuxImage.Engine.Partitions;
 using Azure.LinuxImage.Engine.Volumes.Lvm;
@@ -128,7 +129,7 @@ public sealed partial class GuestMounts : IGuestFileSystem
         }
         var mountList = new List<GuestMount> { root };
         var assembled = new GuestMounts(source, table, volumes, groups, root, mountList, [], diagnostics);
-        var fstab = ParseFstab(assembled.ReadFile("/etc/fstab"));
+        var fstab = FstabFile.Parse(Encoding.UTF8.GetString(assembled.ReadFile(FstabFile.DefaultPath)));
         foreach (var entry in fstab.Where(e => e.MountPoint.StartsWith('/') && e.MountPoint != "/" && e.Type is "ext2" or "ext3" or "ext4" or "auto"))
         {
             var match = Match(entry.Spec, volumes, table);
@@ -169,28 +170,6 @@ public sealed partial class GuestMounts : IGuestFileSystem
         }
         return new GuestVolume(name, volume, partition, lv, GuestVolumeContent.Unknown, null, null);
     }
-
-    public static IReadOnlyList<FstabEntry> ParseFstab(byte[] content)
-    {
-        var result = new List<FstabEntry>();
-        foreach (string raw in Encoding.UTF8.GetString(content).Split('\n'))
-        {
-            string line = raw.Trim();
-            if (line.Length == 0 || line.StartsWith('#'))
-            {
-                continue;
-            }
-            string[] f = line.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
-            if (f.Length < 3)
-            {
-                continue;
-            }
-            result.Add(new FstabEntry(Unescape(f[0]), Unescape(f[1]), f[2], f.Length > 3 ? f[3] : "defaults"));
-        }
-        return result;
-    }
-
-    private static string Unescape(string s) => s.Replace("\\040", " ", StringComparison.Ordinal).Replace("\\011", "\t", StringComparison.Ordinal);
 
     /// <summary>Finds the volume an fstab spec names.</summary>
     public static GuestVolume? Match(string spec, IReadOnlyList<GuestVolume> volumes, PartitionTable table)

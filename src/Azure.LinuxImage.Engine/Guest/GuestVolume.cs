@@ -25,11 +25,5 @@ public sealed record GuestVolume(
     public bool IsLvm => LogicalVolume is not null;
 }
 
-/// <summary>One line of the guest's /etc/fstab.</summary>
-public sealed record FstabEntry(string Spec, string MountPoint, string Type, string Options)
-{
-    public bool IsSwap => Type == "swap";
-}
-
 /// <summary>A file system mounted into the guest tree.</summary>
 public sealed record GuestMount(string MountPoint, GuestVolume Volume, FileSystems.Ext4.Ext4FileSystem FileSystem);

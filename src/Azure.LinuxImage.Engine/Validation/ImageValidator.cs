@@ -27,18 +27,20 @@ public sealed record ImageValidationResult(IReadOnlyList<RuleOutcome> Outcomes, 
 public static class ImageValidator
 {
     public static ImageValidationResult Validate(string imagePath, ImageKind kind, GuestValidationOptions guestOptions, DiagnosticOptions diagnosticOptions,
-        string? jsonReportPath = null, string? sarifPath = null, IReadOnlyList<string>? patchActions = null)
+        string? jsonReportPath = null, string? sarifPath = null, IReadOnlyList<string>? patchActions = null, string? docsBaseUri = null)
     {
         string image = Path.GetFullPath(imagePath);
         var outcomes = new List<RuleOutcome>(DiskRules.Check(image));
-        bool readable = outcomes.All(o => o.Passed || o.Code is not ("LIMG0170" or "LIMG0172" or "LIMG0173"));
+        // The guest is only read through a footer that describes the disk.
+        DiagnosticDescriptor[] unreadable = [DiagnosticCatalog.RuleFixedVhd, DiagnosticCatalog.RuleFooterChecksum, DiagnosticCatalog.RuleFooterSize];
+        bool readable = outcomes.All(o => o.Passed || !unreadable.Any(d => d.Code == o.Code));
         if (kind == ImageKind.OsDisk && readable)
         {
             outcomes.AddRange(GuestRules(image, guestOptions));
         }
         var diagnostics = outcomes.Select(o => o.ToDiagnostic(diagnosticOptions)?.InGuest(image)).OfType<Diagnostic>().ToList();
-        Write(jsonReportPath, stream => ValidationReport.WriteJson(stream, image, outcomes, diagnosticOptions, patchActions));
-        Write(sarifPath, stream => SarifWriter.Write(stream, outcomes, diagnosticOptions, typeof(ImageValidator).Assembly.GetName().Version?.ToString(3) ?? "1.0.0"));
+        Write(jsonReportPath, stream => ValidationReport.WriteJson(stream, image, outcomes, diagnosticOptions, patchActions, docsBaseUri));
+        Write(sarifPath, stream => SarifWriter.Write(stream, outcomes, diagnosticOptions, ValidationReport.ToolVersion, image, docsBaseUri));
         return new ImageValidationResult(outcomes, diagnostics);
     }
 

@@ -6,13 +6,21 @@ namespace Azure.LinuxImage.Engine.Validation;
 
 /// <summary>
 /// SARIF 2.1.0 for CI systems (GitHub code scanning, Azure DevOps): one rule per diagnostic code,
-/// one result per outcome (passed ones as kind "pass"), guest paths relative to the GUEST base.
-/// Severities are the ones after NoWarn / WarningsAsErrors; suppressed failures are left out.
+/// one result per outcome (passed ones as kind "pass"). Files on the build machine (the image) are
+/// relative to the HOST base, the image's folder; files inside the image relative to the GUEST base,
+/// the guest's root, which has no address on the build machine. Help links are absolute, under the
+/// documentation address of the LinuxImageHelpBaseUri setting. Severities are the ones after NoWarn /
+/// WarningsAsErrors; suppressed failures are left out.
 /// </summary>
 public static class SarifWriter
 {
-    public static void Write(Stream output, IReadOnlyList<RuleOutcome> outcomes, DiagnosticOptions options, string toolVersion)
+    public const string HostBase = "HOST";
+    public const string GuestBase = "GUEST";
+
+    public static void Write(Stream output, IReadOnlyList<RuleOutcome> outcomes, DiagnosticOptions options, string toolVersion, string? imagePath = null, string? docsBaseUri = null)
     {
+        string? image = imagePath is null ? null : Path.GetFullPath(imagePath);
+        string docs = docsBaseUri ?? Settings.SettingCatalog.HelpBaseUri.DefaultValue!;
         var codes = outcomes.Select(o => o.Code).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
         using var json = new Utf8JsonWriter(output, new JsonWriterOptions { Indented = true });
         json.WriteStartObject();
@@ -25,6 +33,8 @@ public static class SarifWriter
         json.WriteStartObject("driver");
         json.WriteString("name", "Azure.LinuxImage.Sdk");
         json.WriteString("version", toolVersion);
+        json.WriteString("semanticVersion", toolVersion);
+        json.WriteString("informationUri", docs + "requirements.md");
         json.WriteStartArray("rules");
         foreach (string code in codes)
         {
@@ -33,9 +43,12 @@ public static class SarifWriter
             json.WriteString("id", code);
             json.WriteString("name", string.Concat(descriptor.Title.Split(' ', '-', '/').Select(w => w.Length == 0 ? w : char.ToUpperInvariant(w[0]) + w[1..])));
             json.WriteStartObject("shortDescription");
-            json.WriteString("text", descriptor.Title);
+            json.WriteString("text", Sentence(descriptor.Title));
             json.WriteEndObject();
-            json.WriteString("helpUri", descriptor.HelpLink);
+            json.WriteStartObject("fullDescription");
+            json.WriteString("text", Sentence(descriptor.MessageTemplate));
+            json.WriteEndObject();
+            json.WriteString("helpUri", descriptor.HelpUri(docs));
             json.WriteStartObject("defaultConfiguration");
             json.WriteString("level", Level(descriptor.DefaultSeverity));
             json.WriteEndObject();
@@ -49,8 +62,17 @@ public static class SarifWriter
         json.WriteEndObject();
 
         json.WriteStartObject("originalUriBaseIds");
-        json.WriteStartObject("GUEST");
-        json.WriteString("uri", "file:///");
+        if (image is not null)
+        {
+            json.WriteStartObject(HostBase);
+            json.WriteString("uri", new Uri(Path.GetDirectoryName(image)!.TrimEnd('/') + "/").AbsoluteUri);
+            json.WriteStartObject("description");
+            json.WriteString("text", "The folder of the image on the build machine.");
+            json.WriteEndObject();
+            json.WriteEndObject();
+        }
+        // No uri: the guest's root is inside the image, not a place on the build machine.
+        json.WriteStartObject(GuestBase);
         json.WriteStartObject("description");
         json.WriteString("text", "The root of the guest file system inside the image.");
         json.WriteEndObject();
@@ -71,16 +93,18 @@ public static class SarifWriter
             json.WriteString("kind", outcome.Passed ? "pass" : "fail");
             json.WriteString("level", outcome.Passed ? "none" : Level(severity!.Value));
             json.WriteStartObject("message");
-            json.WriteString("text", outcome.Message);
+            json.WriteString("text", Sentence(outcome.Message));
             json.WriteEndObject();
             if (!string.IsNullOrEmpty(outcome.File))
             {
+                bool onHost = image is not null && Path.IsPathFullyQualified(outcome.File) && Path.GetFullPath(outcome.File) == image;
+                string relative = onHost ? Path.GetFileName(image!) : outcome.File.TrimStart('/');
                 json.WriteStartArray("locations");
                 json.WriteStartObject();
                 json.WriteStartObject("physicalLocation");
                 json.WriteStartObject("artifactLocation");
-                json.WriteString("uri", outcome.File.TrimStart('/'));
-                json.WriteString("uriBaseId", "GUEST");
+                json.WriteString("uri", string.Join('/', relative.Split('/').Select(Uri.EscapeDataString)));
+                json.WriteString("uriBaseId", onHost ? HostBase : GuestBase);
                 json.WriteEndObject();
                 json.WriteEndObject();
                 json.WriteEndObject();
@@ -97,6 +121,13 @@ public static class SarifWriter
         json.WriteEndObject();
         json.WriteEndArray();
         json.WriteEndObject();
+    }
+
+    /// <summary>SARIF asks for messages that are whole sentences (SARIF2001).</summary>
+    private static string Sentence(string text)
+    {
+        string t = text.TrimEnd();
+        return t.EndsWith('.') || t.EndsWith('?') || t.EndsWith('!') ? t : t + ".";
     }
 
     private static string Level(DiagnosticSeverity severity) => severity switch

@@ -6,13 +6,28 @@ namespace Azure.LinuxImage.Engine.Validation;
 /// <summary>The JSON validation report ($(ImageName).validation.json): every outcome, with the severity the build gives it.</summary>
 public static class ValidationReport
 {
+    /// <summary>The engine's version, as the package that carries it is versioned.</summary>
+    public static string ToolVersion { get; } =
+        typeof(ValidationReport).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+            .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion.Split('+')[0]
+        ?? typeof(ValidationReport).Assembly.GetName().Version?.ToString(3) ?? "1.0.0";
+
     public static int ErrorCount(IReadOnlyList<RuleOutcome> outcomes, DiagnosticOptions options) =>
         outcomes.Count(o => o.ToDiagnostic(options)?.Severity == DiagnosticSeverity.Error);
 
-    public static void WriteJson(Stream output, string? image, IReadOnlyList<RuleOutcome> outcomes, DiagnosticOptions options, IReadOnlyList<string>? patchActions = null)
+    /// <summary>The schema's file name under the documentation address; its version changes when a field changes meaning.</summary>
+    public const string SchemaFile = "validation-report.schema.json";
+
+    public static void WriteJson(Stream output, string? image, IReadOnlyList<RuleOutcome> outcomes, DiagnosticOptions options, IReadOnlyList<string>? patchActions = null, string? docsBaseUri = null)
     {
+        string docs = docsBaseUri ?? Settings.SettingCatalog.HelpBaseUri.DefaultValue!;
         using var json = new Utf8JsonWriter(output, new JsonWriterOptions { Indented = true });
         json.WriteStartObject();
+        json.WriteString("$schema", docs + SchemaFile);
+        json.WriteStartObject("tool");
+        json.WriteString("name", "Azure.LinuxImage.Sdk");
+        json.WriteString("version", ToolVersion);
+        json.WriteEndObject();
         if (image is not null)
         {
             json.WriteString("image", image);
@@ -51,7 +66,7 @@ public static class ValidationReport
             {
                 json.WriteString("file", outcome.File);
             }
-            json.WriteString("help", DiagnosticCatalog.Find(outcome.Code)?.HelpLink);
+            json.WriteString("help", DiagnosticCatalog.Find(outcome.Code)?.HelpUri(docs));
             json.WriteEndObject();
         }
         json.WriteEndArray();

@@ -2,6 +2,7 @@ using Azure.LinuxImage.Engine.Diagnostics;
 using Azure.LinuxImage.Engine.Guest;
 using Azure.LinuxImage.Engine.Guest.Initramfs;
 using Azure.LinuxImage.Engine.Guest.Patching;
+using Azure.LinuxImage.Engine.Settings;
 using Azure.LinuxImage.Engine.Validation.Guest;
 using Azure.LinuxImage.Tests.Infrastructure;
 
@@ -43,7 +44,7 @@ public sealed class RealDebianRootTests
         var options = new GuestPatchOptions
         {
             // Debian's waagent defaults to cloud-init, which is not installed: the project must say who provisions.
-            WaagentSettings = GuestPatchOptions.MergeWaagentSettings([new("Provisioning.Agent", "waagent")]),
+            WaagentSettings = new ImageSettings().AddPair(SettingCatalog.WaagentSetting, "Provisioning.Agent=waagent").Pairs(SettingCatalog.WaagentSetting),
         };
         var validation = GuestValidationOptions.From(options);
         var before = GuestValidator.Validate(guest, validation).Where(o => !o.Passed).Select(o => o.Code).ToHashSet();

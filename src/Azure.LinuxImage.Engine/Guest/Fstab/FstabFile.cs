@@ -35,10 +35,35 @@ public static partial class FstabFile
             {
                 continue;
             }
-            entries.Add(new FstabEntry(i + 1, fields[0], fields[1], fields[2], fields.Length > 3 ? fields[3] : "defaults"));
+            entries.Add(new FstabEntry(i + 1, Unescape(fields[0]), Unescape(fields[1]), fields[2], fields.Length > 3 ? fields[3] : "defaults"));
         }
         return entries;
     }
+
+    /// <summary>fstab(5) writes a space in a path as \040 and a tab as \011 (getmntent decodes any three-digit octal escape).</summary>
+    public static string Unescape(string field)
+    {
+        if (!field.Contains('\\', StringComparison.Ordinal))
+        {
+            return field;
+        }
+        var text = new System.Text.StringBuilder(field.Length);
+        for (int i = 0; i < field.Length; i++)
+        {
+            if (field[i] == '\\' && i + 3 < field.Length && IsOctal(field[i + 1]) && IsOctal(field[i + 2]) && IsOctal(field[i + 3]))
+            {
+                text.Append((char)(((field[i + 1] - '0') * 64) + ((field[i + 2] - '0') * 8) + (field[i + 3] - '0')));
+                i += 3;
+            }
+            else
+            {
+                text.Append(field[i]);
+            }
+        }
+        return text.ToString();
+    }
+
+    private static bool IsOctal(char c) => c is >= '0' and <= '7';
 
     /// <summary>Comments out every swap line, each under a note saying why; returns the new text and the lines disabled.</summary>
     public static (string Text, IReadOnlyList<FstabEntry> Disabled) DisableSwap(string text)

@@ -1,3 +1,5 @@
+using Azure.LinuxImage.Engine.Settings;
+
 namespace Azure.LinuxImage.Engine.Guest.Patching;
 
 public enum AzureDiskController
@@ -9,52 +11,42 @@ public enum AzureDiskController
     NVMe,
 }
 
-/// <summary>What the project file asks of the guest; the defaults are the article's recommendations.</summary>
+/// <summary>
+/// What the project file asks of the guest. Every default is the settings catalog's (the SDK's props
+/// are generated from the same definitions), so the engine, the command line and the SDK agree.
+/// </summary>
 public sealed record GuestPatchOptions
 {
-    public static readonly IReadOnlyList<string> DefaultKernelParameters = ["console=ttyS0,115200n8", "earlyprintk=ttyS0,115200", "rootdelay=300"];
+    public IReadOnlyList<string> KernelParameters { get; init; } = ImageSettings.Defaults.Items(SettingCatalog.KernelParameter);
 
-    public static readonly IReadOnlyList<string> DefaultRemoveKernelParameters = ["rhgb", "quiet", "crashkernel=auto"];
-
-    public static readonly IReadOnlyList<KeyValuePair<string, string>> DefaultWaagentSettings =
-    [
-        new("ResourceDisk.Format", "y"),
-        new("ResourceDisk.Filesystem", "ext4"),
-        new("ResourceDisk.MountPoint", "/mnt/resource"),
-        new("ResourceDisk.EnableSwap", "y"),
-        new("ResourceDisk.SwapSizeMB", "2048"),
-    ];
-
-    public IReadOnlyList<string> KernelParameters { get; init; } = DefaultKernelParameters;
-
-    /// <summary>Removed by name whatever their value (crashkernel=auto also removes crashkernel=256M).</summary>
-    public IReadOnlyList<string> RemoveKernelParameters { get; init; } = DefaultRemoveKernelParameters;
+    /// <summary>Removed by name whatever their value (crashkernel also removes crashkernel=256M).</summary>
+    public IReadOnlyList<string> RemoveKernelParameters { get; init; } = ImageSettings.Defaults.Items(SettingCatalog.RemoveKernelParameter);
 
     /// <summary>In the order they are added when missing.</summary>
-    public IReadOnlyList<KeyValuePair<string, string>> WaagentSettings { get; init; } = DefaultWaagentSettings;
+    public IReadOnlyList<KeyValuePair<string, string>> WaagentSettings { get; init; } = ImageSettings.Defaults.Pairs(SettingCatalog.WaagentSetting);
 
-    public bool Deprovision { get; init; } = true;
+    public bool Deprovision { get; init; } = ImageSettings.Defaults.Boolean(SettingCatalog.Deprovision);
 
     public string? DeprovisionUser { get; init; }
 
     public AzureDiskController AzureDiskController { get; init; } = AzureDiskController.Any;
 
-    /// <summary>Merges project overrides into the defaults: a setting the project names replaces the default's value.</summary>
-    public static IReadOnlyList<KeyValuePair<string, string>> MergeWaagentSettings(IEnumerable<KeyValuePair<string, string>> overrides)
+    /// <summary>Every setting of the run: a rule or patch step reads a newer setting from here directly.</summary>
+    public ImageSettings Settings { get; init; } = ImageSettings.Defaults;
+
+    public static GuestPatchOptions From(ImageSettings settings) => new()
     {
-        var merged = DefaultWaagentSettings.ToList();
-        foreach (var (key, value) in overrides)
+        KernelParameters = settings.Items(SettingCatalog.KernelParameter),
+        RemoveKernelParameters = settings.Items(SettingCatalog.RemoveKernelParameter),
+        WaagentSettings = settings.Pairs(SettingCatalog.WaagentSetting),
+        Deprovision = settings.Boolean(SettingCatalog.Deprovision),
+        DeprovisionUser = settings.Text(SettingCatalog.DeprovisionUser),
+        AzureDiskController = settings.Text(SettingCatalog.AzureDiskController) switch
         {
-            int at = merged.FindIndex(p => p.Key == key);
-            if (at >= 0)
-            {
-                merged[at] = new(key, value);
-            }
-            else
-            {
-                merged.Add(new(key, value));
-            }
-        }
-        return merged;
-    }
+            "SCSI" => AzureDiskController.Scsi,
+            "NVMe" => AzureDiskController.NVMe,
+            _ => AzureDiskController.Any,
+        },
+        Settings = settings,
+    };
 }
