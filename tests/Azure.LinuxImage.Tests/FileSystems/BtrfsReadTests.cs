@@ -90,8 +90,9 @@ public sealed class BtrfsReadTests
     private static void WriteCompressible(string mount)
     {
         var text = string.Concat(Enumerable.Range(0, 40000).Select(i => $"line {i % 977} of a compressible file\n"));
-        File.WriteAllText(Path.Combine(mount, "big.txt"), text);
-        File.WriteAllText(Path.Combine(mount, "small.txt"), new string('z', 3000));
+        // File.WriteAllText preallocates (fallocate), and the kernel never compresses into preallocated extents.
+        Write(Path.Combine(mount, "big.txt"), System.Text.Encoding.UTF8.GetBytes(text));
+        Write(Path.Combine(mount, "small.txt"), System.Text.Encoding.UTF8.GetBytes(new string('z', 3000)));
         // Overwrite the middle of a compressed file: the extent is then referenced at an offset.
         using (var f = new FileStream(Path.Combine(mount, "patched.txt"), FileMode.Create))
         {
@@ -105,7 +106,13 @@ public sealed class BtrfsReadTests
             f.Write(BtrfsTestImage.Filled(10_000, 9));
         }
         Directory.CreateDirectory(Path.Combine(mount, "dir"));
-        File.WriteAllBytes(Path.Combine(mount, "dir", "random.bin"), BtrfsTestImage.Filled(200_000, 11));
+        Write(Path.Combine(mount, "dir", "random.bin"), BtrfsTestImage.Filled(200_000, 11));
+    }
+
+    private static void Write(string path, byte[] data)
+    {
+        using var f = new FileStream(path, FileMode.Create);
+        f.Write(data);
     }
 
     /// <summary>openSUSE's layout as snapper and the installer make it, and what a snapshot of a tree with nested subvolumes shows.</summary>

@@ -92,9 +92,9 @@ public sealed partial class BtrfsFileSystem
             inline.Span[..Math.Min(inline.Length, destination.Length)].CopyTo(destination);
             return extent.RamBytes;
         }
-        var output = new byte[extent.RamBytes];
-        Decompress(inode, extent.Compression, inline.ToArray(), inline.Length, output, 0, output.Length);
-        output.AsSpan(0, Math.Min(output.Length, destination.Length)).CopyTo(destination);
+        var output = new byte[Math.Min((int)extent.RamBytes, destination.Length)];
+        Decompress(inode, extent.Compression, inline.ToArray(), inline.Length, output, 0);
+        output.CopyTo(destination);
         return extent.RamBytes;
     }
 
@@ -144,13 +144,14 @@ public sealed partial class BtrfsFileSystem
         {
             VerifyData(inode, extent.DiskBytenr, compressed);
         }
-        var output = new byte[extent.RamBytes];
-        int needed = (int)extent.Offset + destination.Length;
-        Decompress(inode, extent.Compression, compressed, compressed.Length, output, extent.DiskBytenr, needed);
+        // Only as much as the file needs: the last extent's stream ends at the file's end, short of its
+        // sector-rounded ram_bytes, and what follows it on disk is padding, not another stream.
+        var output = new byte[(int)extent.Offset + destination.Length];
+        Decompress(inode, extent.Compression, compressed, compressed.Length, output, extent.DiskBytenr);
         output.AsSpan((int)extent.Offset, destination.Length).CopyTo(destination);
     }
 
-    private void Decompress(ulong inode, byte compression, byte[] input, int length, byte[] output, ulong where, int minimum)
+    private void Decompress(ulong inode, byte compression, byte[] input, int length, byte[] output, ulong where)
     {
         var codec = compression switch
         {
@@ -162,7 +163,7 @@ public sealed partial class BtrfsFileSystem
         };
         try
         {
-            Decompression.Decompress(codec, input, length, output, Source, "btrfs extent", (long)where, minimum);
+            Decompression.Decompress(codec, input, length, output, Source, "btrfs extent", (long)where);
         }
         catch (LinuxImageException e) when (e.Descriptor == DiagnosticCatalog.CompressedDataInvalid)
         {
