@@ -136,6 +136,17 @@ public sealed partial class BtrfsFileSystem : IFileSystem
         var root = SubvolumeRoot(selected) ?? throw NoSubvolume(options, $"subvolume {selected} does not exist");
         subvolumes.Clear();
         subvolumes.Add((selected, root, 0));
+        CheckSubvolumeRoot(0);
+    }
+
+    /// <summary>A subvolume's root inode must be a directory, or every path through it would fail in the wrong way.</summary>
+    private void CheckSubvolumeRoot(int index)
+    {
+        var kind = Inode(index, BtrfsItem.FirstFreeObjectId).Kind;
+        if (kind != FileSystemNodeKind.Directory)
+        {
+            throw tree.Damaged($"the root of subvolume {subvolumes[index].Id} is not a directory (its inode is of kind {kind})");
+        }
     }
 
     /// <summary>The subvolume 'btrfs subvolume set-default' chose: the "default" entry of the root tree's directory, else the top level.</summary>
@@ -163,6 +174,7 @@ public sealed partial class BtrfsFileSystem : IFileSystem
         var top = SubvolumeRoot(BtrfsItem.FsTreeObjectId) ?? throw tree.Damaged("the top-level subvolume (5) has no root item");
         subvolumes.Clear();
         subvolumes.Add((BtrfsItem.FsTreeObjectId, top, 0));
+        CheckSubvolumeRoot(0);
         ulong node = RootNode;
         foreach (string part in subvol.Split('/', StringSplitOptions.RemoveEmptyEntries))
         {
@@ -400,6 +412,15 @@ public sealed partial class BtrfsFileSystem : IFileSystem
             throw new LinuxImageException(DiagnosticCatalog.BtrfsUnsupported, Source, Source, $"more than {EmptyDirTree - 1} nested subvolumes under one mount");
         }
         subvolumes.Add((childId, root, Node(index, directory)));
+        try
+        {
+            CheckSubvolumeRoot(subvolumes.Count - 1);
+        }
+        catch
+        {
+            subvolumes.RemoveAt(subvolumes.Count - 1);
+            throw;
+        }
         return Node(subvolumes.Count - 1, BtrfsItem.FirstFreeObjectId);
     }
 
