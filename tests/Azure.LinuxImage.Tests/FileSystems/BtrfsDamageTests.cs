@@ -137,6 +137,27 @@ public sealed partial class BtrfsDamageTests
     }
 
     [TestMethod]
+    public void Subvolume_root_that_is_not_a_directory_is_LIMG0380()
+    {
+        // Found by the fuzzer: an IOException escaped from listing the root.
+        using var temp = new TempDir("btrfs-dmg-rootmode");
+        string image = BtrfsTestImage.Create(temp, 256, ["-m", "single"], root => File.WriteAllText(Path.Combine(root, "a"), "a"));
+        var (logical, level) = TreeRoot(image, "5");
+        Assert.AreEqual(0, level, "a one-leaf file tree");
+        Edit(image, Physical(image, logical)[0], 16384, b =>
+        {
+            // Item 0 is (256 INODE_ITEM 0); its data offset (after the key) counts from the end of the header; mode at 52.
+            Assert.AreEqual(256UL, BinaryPrimitives.ReadUInt64LittleEndian(b.AsSpan(101)));
+            Assert.AreEqual(1, b[101 + 8]);
+            int data = 101 + (int)BinaryPrimitives.ReadUInt32LittleEndian(b.AsSpan(101 + 17));
+            BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(data + 52), 0x81A4);
+        });
+        var e = OpenAndReadAllExpectingError(image);
+        Assert.AreEqual("LIMG0380", e.Descriptor.Code);
+        StringAssert.Contains(e.Message, "not a directory");
+    }
+
+    [TestMethod]
     public void Chunk_beyond_the_device_is_LIMG0380()
     {
         using var temp = new TempDir("btrfs-dmg-chunk");
