@@ -164,6 +164,10 @@ public sealed class BtrfsReadTests
         Assert.AreEqual(live.SubvolumeId, root.SubvolumeId, "the default subvolume is snapshot 1");
         var byId = BtrfsFileSystem.Open(volume, image, $"subvolid={live.SubvolumeId},subvol=/@/.snapshots/1/snapshot");
         Assert.AreEqual(live.SubvolumeId, byId.SubvolumeId);
+        // Every subvolume 'btrfs subvolume list' knows, for root discovery by subvolid=.
+        CollectionAssert.AreEqual(
+            new ulong[] { 5 }.Concat(BtrfsTestImage.SubvolumeIdsOf(image, temp)).ToList(),
+            root.SubvolumeIds().ToList());
         var etc = root.Lookup(root.RootNode, "etc")!.Value;
         Assert.AreEqual("changed after the snapshot\n", System.Text.Encoding.UTF8.GetString(root.ReadFile(root.Lookup(etc, "fstab")!.Value)));
         var selinux = root.ReadXattrs(root.Lookup(etc, "fstab.hard")!.Value);

@@ -100,6 +100,22 @@ internal static partial class BtrfsTestImage
         }
     }
 
+    /// <summary>The subvolume ids 'btrfs subvolume list' prints for the image (top level mounted read-only), ascending.</summary>
+    public static List<ulong> SubvolumeIdsOf(string image, TempDir temp)
+    {
+        var ids = new List<ulong>();
+        WithMount(image, "ro,loop,subvolid=5", temp, m =>
+        {
+            foreach (string line in ExternalTool.RunChecked("btrfs", "subvolume", "list", m).StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+            {
+                ids.Add(ulong.Parse(line.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture));
+            }
+        });
+        ids.Sort();
+        Assert.IsNotEmpty(ids);
+        return ids;
+    }
+
     public static void Btrfs(params string[] args) => ExternalTool.RunChecked("btrfs", args);
 
     /// <summary>The tree as the kernel shows it, mounted read-only with <paramref name="options"/> (subvol=, subvolid=).</summary>

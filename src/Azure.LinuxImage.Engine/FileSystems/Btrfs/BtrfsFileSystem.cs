@@ -196,6 +196,24 @@ public sealed partial class BtrfsFileSystem : IFileSystem
         return subvolumes[index].Id;
     }
 
+    /// <summary>
+    /// The ids of every live subvolume and snapshot (5, the top level, first), for a caller that must
+    /// find the guest's root when neither the default subvolume nor fstab names it (Fedora boots
+    /// <c>subvol=root</c> from the kernel command line): open each with <c>subvolid=</c>.
+    /// </summary>
+    public IReadOnlyList<ulong> SubvolumeIds()
+    {
+        var ids = new List<ulong> { BtrfsItem.FsTreeObjectId };
+        foreach (var item in tree.Range(rootTree, new BtrfsKey(BtrfsItem.FirstFreeObjectId, 0, 0), new BtrfsKey(BtrfsItem.LastFreeObjectId, byte.MaxValue, ulong.MaxValue)))
+        {
+            if (item.Key.Type == BtrfsItem.RootItem && ids[^1] != item.Key.ObjectId && SubvolumeRoot(item.Key.ObjectId) is not null)
+            {
+                ids.Add(item.Key.ObjectId);
+            }
+        }
+        return ids;
+    }
+
     /// <summary>Where the tree of subvolume <paramref name="id"/> starts, or null when it has none (or is being deleted).</summary>
     private BtrfsRoot? SubvolumeRoot(ulong id)
     {
