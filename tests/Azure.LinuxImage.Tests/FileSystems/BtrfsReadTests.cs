@@ -47,6 +47,31 @@ public sealed class BtrfsReadTests
     }
 
     [TestMethod]
+    [DataRow("--mixed")]
+    [DataRow("-m dup -d dup")]
+    [DataRow("-m single -d single -O ^no-holes -R ^free-space-tree")]
+    public void Other_mkfs_layouts_read(string options)
+    {
+        using var temp = new TempDir("btrfs-layout");
+        string image = BtrfsTestImage.Create(temp, 256, options.Split(' '));
+        BtrfsTestImage.AssertSameAsKernel(image, string.Empty, temp, minimumEntries: 400);
+    }
+
+    [TestMethod]
+    public void Changed_fsid_with_metadata_uuid_reads_and_identifies_by_the_new_fsid()
+    {
+        using var temp = new TempDir("btrfs-metauuid");
+        string image = BtrfsTestImage.Create(temp, 256, []);
+        var fresh = Guid.Parse("5a1e0b7d-1c2e-4f3a-8b9c-0d1e2f3a4b5c");
+        ExternalTool.RunChecked("btrfstune", "-f", "-M", fresh.ToString(), image);
+        using (var volume = FileVolume.OpenRead(image))
+        {
+            Assert.AreEqual(fresh, BtrfsFileSystemType.Instance.Identify(volume).Uuid);
+        }
+        BtrfsTestImage.AssertSameAsKernel(image, string.Empty, temp, minimumEntries: 400);
+    }
+
+    [TestMethod]
     public void Blake2b_checksum_is_refused_clearly()
     {
         using var temp = new TempDir("btrfs-blake2");
