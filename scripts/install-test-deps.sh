@@ -2,7 +2,7 @@
 # Installs, on a bare Debian machine, every tool the tests use as a judge or to build fixtures.
 set -euo pipefail
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; else SUDO=; fi
-pkgs=(qemu-utils qemu-system-x86 e2fsprogs xfsprogs fdisk gdisk lvm2 debootstrap cpio zstd xz-utils lz4 bzip2 gzip
+pkgs=(qemu-utils qemu-system-x86 e2fsprogs xfsprogs btrfs-progs fdisk gdisk lvm2 debootstrap cpio zstd xz-utils lz4 bzip2 gzip
       dosfstools util-linux mount ca-certificates kmod initramfs-tools-core)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -11,7 +11,7 @@ using SharpFuzz;
 namespace Azure.LinuxImage.Fuzz;
 
 /// <summary>
-/// Fuzz targets for the source-format readers. The only acceptable failure is a
+/// Fuzz targets for the source-format readers and the btrfs reader. The only acceptable failure is a
 /// LinuxImageException; anything else escaping a reader is a bug.
 ///   afl &lt;target&gt;                              run under afl-fuzz (after sharpfuzz instrumentation)
 ///   mutate &lt;target|all&gt; &lt;seeds&gt; &lt;count&gt; [rng]  in-process random mutation of seed files
@@ -22,17 +22,18 @@ public static class Program
 {
     // Factories, not instances: under AFL no instrumented engine code may run before SharpFuzz has
     // set up the shared coverage map, and a static constructor would run it first.
-    private static readonly Dictionary<string, Func<IDiskFormatReader>> Targets = new(StringComparer.OrdinalIgnoreCase)
+    private static readonly Dictionary<string, Func<string, string>> Targets = new(StringComparer.OrdinalIgnoreCase)
     {
-        ["qcow2"] = () => new Qcow2Reader(),
-        ["vhdx"] = () => new VhdxReader(),
-        ["vmdk"] = () => new VmdkReader(),
-        ["vdi"] = () => new VdiReader(),
+        ["qcow2"] = path => Exercise(new Qcow2Reader(), path),
+        ["vhdx"] = path => Exercise(new VhdxReader(), path),
+        ["vmdk"] = path => Exercise(new VmdkReader(), path),
+        ["vdi"] = path => Exercise(new VdiReader(), path),
+        ["btrfs"] = BtrfsTarget.Exercise,
     };
 
     public static int Main(string[] args)
     {
-        if (args.Length >= 2 && args[0] == "afl" && Targets.TryGetValue(args[1], out var makeReader))
+        if (args.Length >= 2 && args[0] == "afl" && Targets.TryGetValue(args[1], out var exercise))
         {
             string work = Path.Combine(Path.GetTempPath(), "limg-fuzz-" + Environment.ProcessId);
             Directory.CreateDirectory(work);
@@ -45,7 +46,7 @@ public static class Program
                 }
                 try
                 {
-                    Exercise(makeReader(), input);
+                    exercise(input);
                 }
                 catch (LinuxImageException)
                 {
@@ -53,14 +54,14 @@ public static class Program
             });
             return 0;
         }
-        if (args.Length >= 3 && args[0] == "replay" && Targets.TryGetValue(args[1], out var replayReader))
+        if (args.Length >= 3 && args[0] == "replay" && Targets.TryGetValue(args[1], out var replay))
         {
             int bugs = 0;
             foreach (string input in args.Skip(2))
             {
                 try
                 {
-                    Console.WriteLine($"{input}: {Exercise(replayReader(), input)}");
+                    Console.WriteLine($"{input}: {replay(input)}");
                 }
                 catch (LinuxImageException e)
                 {
@@ -82,7 +83,7 @@ public static class Program
         {
             return Mutate(args[1], args[2], long.Parse(args[3]), args.Length > 4 ? int.Parse(args[4]) : 1);
         }
-        Console.Error.WriteLine("usage: afl <qcow2|vhdx|vmdk|vdi> | mutate <target|all> <seed-dir> <count> [rng-seed] | logseed <in.vhdx> <out.vhdx>");
+        Console.Error.WriteLine("usage: afl <qcow2|vhdx|vmdk|vdi|btrfs> | mutate <target|all> <seed-dir> <count> [rng-seed] | logseed <in.vhdx> <out.vhdx>");
         return 2;
     }
 
@@ -138,7 +139,7 @@ public static class Program
             .ToList();
         if (seeds.Count == 0)
         {
-            Console.Error.WriteLine($"no seeds for '{target}' in {seedDir} (files named *.qcow2, *.vhdx, *.vmdk, *.vdi)");
+            Console.Error.WriteLine($"no seeds for '{target}' in {seedDir} (files named *.qcow2, *.vhdx, *.vmdk, *.vdi, *.btrfs)");
             return 2;
         }
         string work = Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath();
@@ -154,7 +155,7 @@ public static class Program
         for (long i = 0; i < count; i++)
         {
             var seed = seeds[random.Next(seeds.Count)];
-            var input = Mutator.Mutate(seed.Bytes, random);
+            var input = seed.Ext == "btrfs" ? BtrfsTarget.Mutate(seed.Bytes, random) : Mutator.Mutate(seed.Bytes, random);
             string path = Path.Combine(work, "input." + seed.Ext);
             File.WriteAllBytes(path, input);
             long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
@@ -162,7 +163,7 @@ public static class Program
             string outcome;
             try
             {
-                outcome = Exercise(Targets[seed.Ext](), path);
+                outcome = Targets[seed.Ext](path);
             }
             catch (LinuxImageException e)
             {

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds small seed images (a 4 MiB raw disk with an MBR and data in two places) in every sub-format.
+# Builds small seed images (a 4 MiB raw disk with an MBR and data in two places) in every sub-format,
+# and small btrfs file systems for the btrfs reader.
 set -euo pipefail
 out=${1:-$(dirname "$0")/seeds}
 mkdir -p "$out"
@@ -22,6 +23,20 @@ q -O vhdx -o block_size=1M,log_size=1M "$raw" "$out/dynamic.vhdx"
 q -O vmdk -o subformat=monolithicSparse "$raw" "$tmp/input.vmdk" && mv "$tmp/input.vmdk" "$out/sparse.vmdk"
 q -O vmdk -o subformat=streamOptimized "$raw" "$tmp/input.vmdk" && mv "$tmp/input.vmdk" "$out/stream.vmdk"
 q -O vdi "$raw" "$out/dynamic.vdi"
+# btrfs (about 14 MiB: --shrink, or mkfs grows the file to 45 MiB): a small tree with inline, regular and sparse files,
+# links and a wide directory, in each served checksum and with 4 KiB nodes (deeper trees).
+btree=$tmp/btree
+mkdir -p "$btree/etc" "$btree/usr/many"
+echo 'UUID=1 / btrfs defaults 0 0' > "$btree/etc/fstab"
+head -c 50000 /dev/urandom > "$btree/usr/blob"
+truncate -s 1M "$btree/usr/sparse"
+ln -s /usr/share/zoneinfo/UTC "$btree/etc/localtime"
+for i in $(seq 1 150); do echo "file $i" > "$btree/usr/many/entry-$i"; done
+b() { truncate -s 16M "$out/$1.btrfs"; mkfs.btrfs -q -f -m single -d single --shrink --rootdir "$btree" "${@:2}" "$out/$1.btrfs" >/dev/null; }
+b crc32c
+b xxhash --csum xxhash
+b sha256 --csum sha256
+b node4k --nodesize 4096
 # A VHDX with a log to replay (qemu-img never leaves one): made by the harness itself.
 dotnet run -c Release --project "$(dirname "$0")" -- logseed "$out/dynamic.vhdx" "$out/logged.vhdx"
 ls -la "$out"

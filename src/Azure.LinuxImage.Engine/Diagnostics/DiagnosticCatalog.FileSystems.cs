@@ -27,6 +27,21 @@ public static partial class DiagnosticCatalog
     public static readonly DiagnosticDescriptor Ext4NoSpace = Define("LIMG0313", DiagnosticSeverity.Error, "R16",
         "No space left in the guest file system", "The ext2/3/4 file system in '{0}' has no free {1} left for '{2}'; nothing further was written.");
 
+    public static readonly DiagnosticDescriptor BtrfsDamaged = Define("LIMG0380", DiagnosticSeverity.Error, "R16",
+        "btrfs file system damaged", "The btrfs file system in '{0}' is damaged: {1}. Run 'btrfs check --readonly' on the image; nothing was written.");
+
+    public static readonly DiagnosticDescriptor BtrfsUnsupported = Define("LIMG0381", DiagnosticSeverity.Error, "R16",
+        "Unsupported btrfs feature", "The btrfs file system in '{0}' uses something the SDK cannot read: {1}; nothing was written.");
+
+    public static readonly DiagnosticDescriptor BtrfsNeedsLogReplay = Define("LIMG0382", DiagnosticSeverity.Error, "R16",
+        "btrfs log tree not replayed", "The btrfs file system in '{0}' has a log tree that needs replay (it was not cleanly unmounted); the SDK never reads or writes such a file system. Mount it once read-write and unmount it cleanly, or run 'btrfs rescue zero-log' if losing the last fsync'ed changes is acceptable; nothing was written.");
+
+    public static readonly DiagnosticDescriptor BtrfsSubvolumeNotFound = Define("LIMG0383", DiagnosticSeverity.Error, "R16",
+        "btrfs subvolume not found", "The btrfs file system in '{0}' has no subvolume for the mount options '{1}': {2}");
+
+    public static readonly DiagnosticDescriptor BtrfsWriteUnsupported = Define("LIMG0384", DiagnosticSeverity.Error, "R16",
+        "btrfs not writable", "The btrfs file system in '{0}' cannot be changed by the SDK: {1}; nothing was written.");
+
     public static readonly DiagnosticDescriptor GuestPathNotFound = Define("LIMG0320", DiagnosticSeverity.Error, "R16",
         "Guest path not found", "The guest path '{1}' does not exist in '{0}'.");
 
