@@ -42,7 +42,7 @@ internal static class InfoCommand
             }
             writer.Report(image.Warnings);
             return 0;
-        }));
+        }, json));
         return command;
     }
 }
