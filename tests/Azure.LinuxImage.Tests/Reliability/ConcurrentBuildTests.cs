@@ -18,7 +18,7 @@ public sealed class ConcurrentBuildTests
         using var stream = new FileStream(raw, FileMode.Create);
         var random = new Random(3);
         var chunk = new byte[4 * MiB];
-        for (int i = 0; i < 96; i++)
+        for (int i = 0; i < 64; i++)
         {
             random.NextBytes(chunk);
             stream.Write(chunk);
@@ -26,19 +26,30 @@ public sealed class ConcurrentBuildTests
         return raw;
     }
 
-    /// <summary>Starts a build and returns once its conversion is under way (its partial image exists).</summary>
-    private static Task<DotNet.Result> StartFirstBuild(ImageProject project)
+    /// <summary>
+    /// Starts a build and holds it still (SIGSTOP of its process tree) once its conversion is under
+    /// way: it holds the lock for as long as the test needs, however slow the machine.
+    /// </summary>
+    private static (Task<DotNet.Result> Build, int Pid) StartAndPauseFirstBuild(ImageProject project)
     {
         string work = project["obj/Debug/linuximage"];
-        var first = Task.Run(() => project.Build());
+        int pid = 0;
+        using var started = new ManualResetEventSlim();
+        var first = Task.Run(() => DotNet.Run(project.Directory, null, null, p =>
+        {
+            pid = p.Id;
+            started.Set();
+        }, ["build", project.ProjectPath, "-nr:false", "-tl:off", "-v:n"]));
+        started.Wait();
         var waited = System.Diagnostics.Stopwatch.StartNew();
         while (!(Directory.Exists(work) && Directory.EnumerateFiles(work, "*.partial", new EnumerationOptions { AttributesToSkip = 0 }).Any()))
         {
             Assert.IsFalse(first.IsCompleted, "the first build ended before its conversion was seen: " + (first.IsCompleted ? first.Result.Output : string.Empty));
-            Assert.IsLessThan(300, waited.Elapsed.TotalSeconds, "the first build never started converting");
-            Thread.Sleep(20);
+            Assert.IsLessThan(600, waited.Elapsed.TotalSeconds, "the first build never started converting");
+            Thread.Sleep(10);
         }
-        return first;
+        ProcessTree.Stop(pid);
+        return (first, pid);
     }
 
     [TestMethod]
@@ -49,13 +60,21 @@ public sealed class ConcurrentBuildTests
         project.WriteDataDisk("disk.img", "<PropertyGroup><SourceDiskFormat>raw</SourceDiskFormat></PropertyGroup>");
         Assert.AreEqual(0, project.Run("restore", project.ProjectPath, "-nr:false", "-tl:off").ExitCode);
 
-        var first = StartFirstBuild(project);
-        var second = project.Build("-p:LinuxImageBuildLockTimeout=0");
+        var (first, pid) = StartAndPauseFirstBuild(project);
+        DotNet.Result second;
+        try
+        {
+            second = project.Build("-p:LinuxImageBuildLockTimeout=0");
+        }
+        finally
+        {
+            ProcessTree.Continue(pid);
+        }
         var firstResult = first.Result;
 
         Assert.AreNotEqual(0, second.ExitCode, second.Output);
         StringAssert.Contains(second.Output, "error LIMG0012");
-        Assert.DoesNotContain("Task \"ConvertLinuxImage\"", second.Output, "the second build wrote nothing");
+        Assert.DoesNotContain("ConvertImage:", second.Output, "the second build wrote nothing");
         Assert.AreEqual(0, firstResult.ExitCode, firstResult.Output);
         DiskFixtures.AssertSameData(raw, "raw", project.ImagePath);
     }
@@ -68,13 +87,31 @@ public sealed class ConcurrentBuildTests
         project.WriteDataDisk("disk.img", "<PropertyGroup><SourceDiskFormat>raw</SourceDiskFormat></PropertyGroup>");
         Assert.AreEqual(0, project.Run("restore", project.ProjectPath, "-nr:false", "-tl:off").ExitCode);
 
-        var first = StartFirstBuild(project);
-        var second = project.Build();
+        var (first, pid) = StartAndPauseFirstBuild(project);
+        bool resumed = false;
+        DotNet.Result second;
+        try
+        {
+            // The first build resumes only once the second says it waits: the second cannot have run beside it.
+            second = DotNet.Run(project.Directory, null, line =>
+            {
+                if (!resumed && line.Contains("waiting for another build of this project", StringComparison.Ordinal))
+                {
+                    resumed = true;
+                    ProcessTree.Continue(pid);
+                }
+                return false;
+            }, null, ["build", project.ProjectPath, "-nr:false", "-tl:off", "-v:n"]);
+        }
+        finally
+        {
+            ProcessTree.Continue(pid);
+        }
         var firstResult = first.Result;
 
+        Assert.IsTrue(resumed, "the second build never said it was waiting: " + second.Output);
         Assert.AreEqual(0, firstResult.ExitCode, firstResult.Output);
         Assert.AreEqual(0, second.ExitCode, second.Output);
-        StringAssert.Contains(second.Output, "waiting for another build of this project");
         StringAssert.Contains(second.Output, "Skipping target \"ConvertImage\"", "the second build ran after the first, not beside it");
         DiskFixtures.AssertSameData(raw, "raw", project.ImagePath);
     }
