@@ -1,6 +1,8 @@
 using System.CommandLine;
+using System.Text.Json;
 using Azure.LinuxImage.Cli.Output;
 using Azure.LinuxImage.Engine.Diagnostics;
+using Azure.LinuxImage.Engine.IO;
 
 namespace Azure.LinuxImage.Cli.Commands;
 
@@ -27,7 +29,7 @@ internal sealed class CommonOptions
     }
 
     public DiagnosticWriter CreateWriter(ParseResult result) =>
-        new(CreateOptions(result), result.GetValue(Project), Console.Out);
+        new(CreateOptions(result), result.GetValue(Project), Console.Out, Console.Error);
 
     public DiagnosticOptions CreateOptions(ParseResult result)
     {
@@ -41,35 +43,59 @@ internal sealed class CommonOptions
     /// <summary>
     /// Runs a command body: product failures become their diagnostic, anything else an internal
     /// error with the details on standard error (never a bare stack trace as the only output).
+    /// With <paramref name="json"/> set, a failure is also a JSON document on standard output, where
+    /// the success result would have been, so a script that parses the output always gets JSON.
     /// </summary>
-    public int Run(ParseResult result, Func<DiagnosticWriter, int> body)
+    public int Run(ParseResult result, Func<DiagnosticWriter, int> body, Option<bool>? json = null)
     {
         var writer = CreateWriter(result);
+        int code;
         try
         {
-            int code = body(writer);
-            return Math.Max(code, writer.ExitCode);
+            code = Math.Max(body(writer), writer.ExitCode);
         }
         catch (ReportedFailureException)
         {
-            return 1;
+            code = Math.Max(ExitCodes.Rejected, writer.ExitCode);
         }
         catch (LinuxImageException e)
         {
             writer.Report(e.ToDiagnostic());
-            return 1;
+            code = writer.ExitCode;
         }
         catch (OperationCanceledException)
         {
             Console.Error.WriteLine("linuximage: cancelled");
-            return 2;
+            return ExitCodes.Cancelled;
+        }
+        catch (IOException e) when (DiskFull.Is(e))
+        {
+            // A full volume outside conversion (patch journal, state, reports): still the user's to fix.
+            writer.Report(DiskFull.Exception(result.GetValue(Project) ?? "output", null, e).ToDiagnostic());
+            code = writer.ExitCode;
         }
         catch (Exception e)
         {
             writer.Report(Diagnostic.Create(DiagnosticCatalog.InternalError, null, e.GetType().Name, e.Message));
             Console.Error.WriteLine(e);
-            return 1;
+            code = ExitCodes.Internal;
         }
+        if (code != ExitCodes.Success && json is not null && result.GetValue(json))
+        {
+            Console.Out.WriteLine(JsonSerializer.Serialize(new
+            {
+                exitCode = code,
+                diagnostics = writer.Reported.Select(d => new
+                {
+                    code = d.Code,
+                    severity = d.Severity.ToString().ToLowerInvariant(),
+                    message = d.Message,
+                    file = d.File,
+                    requirement = d.Descriptor.Requirement,
+                }),
+            }, new JsonSerializerOptions { WriteIndented = true }));
+        }
+        return code;
     }
 }
 

@@ -43,7 +43,7 @@ internal static class InfoCommand
             }
             writer.Report(image.Warnings);
             return 0;
-        }));
+        }, json));
         return command;
     }
 }

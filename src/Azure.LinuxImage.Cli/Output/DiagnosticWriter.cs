@@ -3,11 +3,17 @@ using Azure.LinuxImage.Engine.Diagnostics;
 namespace Azure.LinuxImage.Cli.Output;
 
 /// <summary>
-/// Prints diagnostics in MSBuild's canonical form on standard output, where the SDK's ToolTask turns
-/// them into build errors and warnings, and counts what was reported after NoWarn / WarningsAsErrors.
+/// Prints diagnostics in MSBuild's canonical form on standard error (the SDK's ToolTask reads both
+/// streams and turns them into build errors and warnings) and results on standard output, and
+/// counts what was reported after NoWarn / WarningsAsErrors.
 /// </summary>
-internal sealed class DiagnosticWriter(DiagnosticOptions options, string? projectFile, TextWriter output)
+internal sealed class DiagnosticWriter(DiagnosticOptions options, string? projectFile, TextWriter output, TextWriter errors)
 {
+    private readonly List<Diagnostic> reported = [];
+
+    /// <summary>Everything reported, as printed: for --json output.</summary>
+    public IReadOnlyList<Diagnostic> Reported => reported;
+
     public int Errors { get; private set; }
 
     public int Warnings { get; private set; }
@@ -35,7 +41,8 @@ internal sealed class DiagnosticWriter(DiagnosticOptions options, string? projec
         {
             Warnings++;
         }
-        output.WriteLine(applied.ToCanonicalString());
+        reported.Add(applied);
+        errors.WriteLine(applied.ToCanonicalString());
     }
 
     public void Report(IEnumerable<Diagnostic> diagnostics)
@@ -56,5 +63,7 @@ internal sealed class DiagnosticWriter(DiagnosticOptions options, string? projec
 
     public void Info(string message) => output.WriteLine(message);
 
-    public int ExitCode => Errors > 0 ? 1 : 0;
+    public int ExitCode => Errors == 0 ? ExitCodes.Success
+        : reported.Any(d => d.Severity == DiagnosticSeverity.Error && d.Code == DiagnosticCatalog.InternalError.Code) ? ExitCodes.Internal
+        : ExitCodes.Rejected;
 }

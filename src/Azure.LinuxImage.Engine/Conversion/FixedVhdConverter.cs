@@ -2,6 +2,7 @@ using System.Threading.Channels;
 using Azure.LinuxImage.Engine.Diagnostics;
 using Azure.LinuxImage.Engine.Disks;
 using Azure.LinuxImage.Engine.Disks.Vhd;
+using Azure.LinuxImage.Engine.IO;
 using Microsoft.Win32.SafeHandles;
 
 namespace Azure.LinuxImage.Engine.Conversion;
@@ -68,12 +69,13 @@ public static class FixedVhdConverter
         string temp = AtomicFile.TempNameFor(output);
         long read;
         long written;
+        long needed = VhdFooter.Size;
         try
         {
             using (var handle = File.OpenHandle(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, FileOptions.None, 0))
             {
                 RandomAccess.SetLength(handle, virtualSize + VhdFooter.Size);
-                (read, written) = CopyData(source, handle, options.Progress, cancellationToken);
+                (read, written) = CopyData(source, handle, options.Progress, n => needed += n, cancellationToken);
                 RandomAccess.Write(handle, footer.ToBytes(), virtualSize);
                 // No fsync of the image: a killed build cannot leave it half-written (the rename comes
                 // last and the kernel keeps what was written), and flushing gigabytes would double the
@@ -86,6 +88,11 @@ public static class FixedVhdConverter
                 File.Delete(stale);
             }
             File.Move(temp, output, overwrite: true);
+        }
+        catch (IOException e) when (DiskFull.Is(e))
+        {
+            AtomicFile.TryDelete(temp);
+            throw DiskFull.Exception(output, needed, e);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -116,12 +123,15 @@ public static class FixedVhdConverter
 
     /// <summary>
     /// Reads allocated extents on this thread while a second one writes, so the source and the
-    /// output disk are busy at the same time.
+    /// output disk are busy at the same time. A failing writer (a full disk) cancels the reader,
+    /// which may be waiting for a free buffer or a place in the bounded channel that the writer
+    /// would never make: without that, a full disk hung the build forever.
     /// </summary>
-    private static (long Read, long Written) CopyData(IDiskImage source, SafeFileHandle output, IProgress<ConversionProgress>? progress, CancellationToken cancellationToken)
+    private static (long Read, long Written) CopyData(IDiskImage source, SafeFileHandle output, IProgress<ConversionProgress>? progress, Action<long> sized, CancellationToken cancellationToken)
     {
         var extents = DiskExtents.Clip(DiskExtents.Coalesce(source.GetAllocatedExtents()), source.Length).ToList();
         long total = extents.Sum(e => e.Length);
+        sized(total);
         var channel = Channel.CreateBounded<(byte[] Buffer, long Offset, int Length)>(BuffersInFlight);
         // A fixed set of buffers passed back and forth: allocating a fresh 4 MiB array per chunk
         // costs a page fault per 4 KiB, which measured as most of the conversion's time.
@@ -130,19 +140,28 @@ public static class FixedVhdConverter
         {
             free.Writer.TryWrite(GC.AllocateUninitializedArray<byte>(ChunkSize, pinned: true));
         }
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         long written = 0;
         var writer = Task.Run(async () =>
         {
-            await foreach (var (buffer, offset, length) in channel.Reader.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
+            try
             {
-                try
+                await foreach (var (buffer, offset, length) in channel.Reader.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
                 {
-                    written += WriteNonZero(output, buffer.AsSpan(0, length), offset);
+                    try
+                    {
+                        written += WriteNonZero(output, buffer.AsSpan(0, length), offset);
+                    }
+                    finally
+                    {
+                        free.Writer.TryWrite(buffer);
+                    }
                 }
-                finally
-                {
-                    free.Writer.TryWrite(buffer);
-                }
+            }
+            catch
+            {
+                await stop.CancelAsync().ConfigureAwait(false);
+                throw;
             }
         }, CancellationToken.None);
 
@@ -154,17 +173,13 @@ public static class FixedVhdConverter
             {
                 for (long at = extent.Offset; at < extent.End;)
                 {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    if (writer.IsFaulted)
-                    {
-                        break;
-                    }
+                    stop.Token.ThrowIfCancellationRequested();
                     // Chunks aligned to the chunk size keep reads and writes on block boundaries.
                     long chunkEnd = Math.Min(extent.End, ((at / ChunkSize) + 1) * ChunkSize);
                     int length = (int)(chunkEnd - at);
-                    byte[] buffer = free.Reader.ReadAsync(cancellationToken).AsTask().GetAwaiter().GetResult();
+                    byte[] buffer = free.Reader.ReadAsync(stop.Token).AsTask().GetAwaiter().GetResult();
                     source.ReadAt(at, buffer.AsSpan(0, length));
-                    channel.Writer.WriteAsync((buffer, at, length), cancellationToken).AsTask().GetAwaiter().GetResult();
+                    channel.Writer.WriteAsync((buffer, at, length), stop.Token).AsTask().GetAwaiter().GetResult();
                     read += length;
                     at = chunkEnd;
                     if (progress is not null && Environment.TickCount64 - lastReport >= 1000)
@@ -175,11 +190,25 @@ public static class FixedVhdConverter
                 }
             }
         }
-        finally
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            channel.Writer.TryComplete();
-            writer.GetAwaiter().GetResult();
+            // Only a failed writer cancels without the caller asking: its exception is thrown below.
         }
+        catch
+        {
+            // The writer drains what is queued and ends; the handle must not be closed under it.
+            channel.Writer.TryComplete();
+            try
+            {
+                writer.Wait(CancellationToken.None);
+            }
+            catch (AggregateException)
+            {
+            }
+            throw;
+        }
+        channel.Writer.TryComplete();
+        writer.GetAwaiter().GetResult();
         return (read, written);
     }
 

@@ -19,7 +19,7 @@ public static partial class DiagnosticCatalog
         "ext file system damaged", "The ext2/3/4 file system in '{0}' is damaged: {1}. Run e2fsck on the image; nothing was written.");
 
     public static readonly DiagnosticDescriptor Ext4NeedsRecovery = Define("LIMG0311", DiagnosticSeverity.Error, "R16",
-        "ext file system not cleanly unmounted", "The ext3/4 file system in '{0}' needs journal recovery (it was not cleanly unmounted); the SDK never writes such a file system. Shut the guest down cleanly or run e2fsck on the image; nothing was written.");
+        "ext file system not cleanly unmounted", "The ext2/3/4 file system in '{0}' {1}; the SDK never writes such a file system. Shut the guest down cleanly or run e2fsck on the image; nothing was written.");
 
     public static readonly DiagnosticDescriptor Ext4UnsupportedFeature = Define("LIMG0312", DiagnosticSeverity.Error, "R16",
         "Unsupported ext feature", "The ext2/3/4 file system in '{0}' uses features the SDK cannot {1}: {2}; nothing was written.");

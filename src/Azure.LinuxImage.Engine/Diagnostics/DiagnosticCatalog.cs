@@ -59,4 +59,11 @@ public static partial class DiagnosticCatalog
 
     public static readonly DiagnosticDescriptor SdkUsedAsPackageReference = Define("LIMG0011", DiagnosticSeverity.Error, "-",
         "SDK referenced as a package", "Azure.LinuxImage.Sdk is an MSBuild project SDK, not a package to reference. Remove the PackageReference and write <Project Sdk=\"Azure.LinuxImage.Sdk/1.0.0\"> in an .imgproj instead.");
+
+    // Raised by the SDK's MSBuild layer (the LockLinuxImageBuild task); the text is kept in step there.
+    public static readonly DiagnosticDescriptor BuildInProgress = Define("LIMG0012", DiagnosticSeverity.Error, "-",
+        "Another build of this image is running", "Another build of this project is writing the image (its lock '{0}' is held); waited {1} s. Let that build finish (Visual Studio or another dotnet build), or raise LinuxImageBuildLockTimeout.");
+
+    public static readonly DiagnosticDescriptor SourceDiskIsDirectory = Define("LIMG0013", DiagnosticSeverity.Error, "R1",
+        "Source disk is a folder", "The source disk '{0}' is a folder, not a disk image file. Name the image file itself in SourceDisk, e.g. <SourceDisk>disks/mydistro.vhdx</SourceDisk>.");
 }

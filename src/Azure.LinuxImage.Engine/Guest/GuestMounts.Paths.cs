@@ -50,7 +50,8 @@ public sealed partial class GuestMounts
             var dirInode = current.Fs.ReadInode(current.Inode);
             if (!dirInode.IsDirectory)
             {
-                throw new IOException($"{Join(stack)} is not a directory (resolving {path}).");
+                // The guest's own layout (a file where a directory belongs): the input, not our bug.
+                throw new LinuxImageException(DiagnosticCatalog.GuestPathInvalid, source, source, path, $"{Join(stack)} is not a directory");
             }
             uint child = current.Fs.Lookup(dirInode, c);
             string childPath = Join(stack) == "/" ? "/" + c : Join(stack) + "/" + c;
@@ -138,7 +139,7 @@ public sealed partial class GuestMounts
         var inode = n.Fs.ReadInode(n.Inode);
         if (!inode.IsRegular)
         {
-            throw new IOException($"{path} is not a regular file.");
+            throw new LinuxImageException(DiagnosticCatalog.GuestPathInvalid, source, source, path, "it is not a regular file");
         }
         return n.Fs.ReadData(inode);
     }
@@ -153,7 +154,7 @@ public sealed partial class GuestMounts
         var inode = n.Fs.ReadInode(n.Inode);
         if (!inode.IsDirectory)
         {
-            throw new IOException($"{path} is not a directory.");
+            throw new LinuxImageException(DiagnosticCatalog.GuestPathInvalid, source, source, path, "it is not a directory");
         }
         var result = new List<GuestFileInfo>();
         foreach (var e in n.Fs.ReadDirectory(inode))
@@ -178,7 +179,7 @@ public sealed partial class GuestMounts
             var inode = n.Fs.ReadInode(n.Inode);
             if (!inode.IsRegular)
             {
-                throw new IOException($"{path} is not a regular file.");
+                throw new LinuxImageException(DiagnosticCatalog.GuestPathInvalid, source, source, path, "it is not a regular file");
             }
             n.Fs.ReplaceContent(n.Inode, content);
             if (mode is int m && (inode.Mode & 0xFFF) != (m & 0xFFF))

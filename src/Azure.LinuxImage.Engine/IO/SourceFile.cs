@@ -28,6 +28,10 @@ public sealed class SourceFile : IDisposable
     public static SourceFile Open(string path)
     {
         string full = System.IO.Path.GetFullPath(path);
+        if (Directory.Exists(full))
+        {
+            throw new LinuxImageException(DiagnosticCatalog.SourceDiskIsDirectory, full, full);
+        }
         if (!File.Exists(full))
         {
             throw new LinuxImageException(DiagnosticCatalog.SourceDiskMissing, full, full);

@@ -21,7 +21,7 @@ public sealed partial class DiagnosticCatalogTests
         }
     }
 
-    /// <summary>The two errors raised by Sdk targets before the tool runs say exactly what the catalog says.</summary>
+    /// <summary>The errors raised by the Sdk targets and tasks before the tool runs say exactly what the catalog says.</summary>
     [TestMethod]
     public void TargetsErrors_MatchTheCatalog()
     {
@@ -29,6 +29,10 @@ public sealed partial class DiagnosticCatalogTests
         string unset = System.Net.WebUtility.HtmlEncode(DiagnosticCatalog.SourceDiskNotSet.MessageTemplate).Replace("&quot;", "\"", StringComparison.Ordinal);
         StringAssert.Contains(targets, unset);
         StringAssert.Contains(targets, DiagnosticCatalog.SourceDiskMissing.Format("$(SourceDiskFullPath)"));
+        string folder = System.Net.WebUtility.HtmlEncode(DiagnosticCatalog.SourceDiskIsDirectory.Format("$(SourceDiskFullPath)")).Replace("&#39;", "'", StringComparison.Ordinal);
+        StringAssert.Contains(targets, folder);
+        string lockTask = File.ReadAllText(RepositoryPaths.Combine("src", "Azure.LinuxImage.Tasks", "LockLinuxImageBuild.cs"));
+        StringAssert.Contains(lockTask, DiagnosticCatalog.BuildInProgress.MessageTemplate);
     }
 
     /// <summary>A guest path must never reach the build log as a file: IDEs would open the build machine's own /etc/fstab.</summary>

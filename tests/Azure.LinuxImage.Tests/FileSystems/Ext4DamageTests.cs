@@ -133,6 +133,33 @@ public sealed partial class Ext4DamageTests
         Edit(img, "feature needs_recovery");
         var e = Assert.ThrowsExactly<LinuxImageException>(() => Ext4TestImage.Reopen(img));
         Assert.AreEqual("LIMG0311", e.Descriptor.Code);
+        StringAssert.Contains(e.Message, "needs journal recovery");
+    }
+
+    [TestMethod]
+    public void A_root_inode_that_is_not_a_directory_is_damage_found_on_open()
+    {
+        using var img = Ext4TestImage.Create("rootfile", 16, ["-t", "ext4"]);
+        Edit(img, "sif <2> mode 0100644");
+        var e = Assert.ThrowsExactly<LinuxImageException>(() => Ext4TestImage.Reopen(img));
+        Assert.AreEqual("LIMG0310", e.Descriptor.Code);
+        StringAssert.Contains(e.Message, "the root inode (2) is not a directory");
+    }
+
+    [TestMethod]
+    [DataRow("ext2", "ssv state 0", "was not cleanly unmounted (its state is not 'clean')")]
+    [DataRow("ext2", "ssv last_orphan 12", "has an orphan inode list")]
+    [DataRow("ext4", "feature orphan_present", "has an orphan inode list")]
+    public void An_unclean_file_system_without_journal_recovery_is_not_said_to_need_it(string type, string edit, string reason)
+    {
+        using var img = Ext4TestImage.Create("unclean-" + type, 16, ["-t", type]);
+        Edit(img, edit);
+        using var reopened = Ext4TestImage.Reopen(img);
+        var e = Assert.ThrowsExactly<LinuxImageException>(() => reopened.FileSystem.CreateFile(Ext4FileSystem.RootInode, "x", "y"u8, 0x1A4));
+        Assert.AreEqual("LIMG0311", e.Descriptor.Code);
+        StringAssert.Contains(e.Message, reason);
+        Assert.DoesNotContain("journal", e.Message);
+        Assert.AreEqual(0, reopened.Overlay.GetChanges().Count);
     }
 
     [TestMethod]

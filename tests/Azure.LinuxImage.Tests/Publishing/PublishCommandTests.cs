@@ -211,17 +211,7 @@ public sealed class PublishCommandTests : IDisposable
     private static DotNet.Result RunTool(Dictionary<string, string> env, params string[] args) =>
         RunDotNet(Path.GetTempPath(), env, [ToolAssembly, .. args]);
 
-    /// <summary>The tool as the solution built it, in this test assembly's configuration.</summary>
-    private static string ToolAssembly
-    {
-        get
-        {
-            string configuration = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name;
-            string path = RepositoryPaths.Combine("src", "Azure.LinuxImage.Cli", "bin", configuration, "net10.0", "linuximage.dll");
-            Assert.IsTrue(File.Exists(path), $"{path} was not built");
-            return path;
-        }
-    }
+    private static string ToolAssembly => LinuxImageTool.Assembly;
 
     private static DotNet.Result RunDotNet(string workingDirectory, Dictionary<string, string> env, params string[] args) =>
         RunDotNet(workingDirectory, env, args, killWhen: null);

@@ -135,8 +135,10 @@ public sealed class SdkBuildTests
         }
         project.WriteDataDisk("disk.img");
         string bin = Path.GetDirectoryName(project.ImagePath)!;
+        // The conversion writes in the intermediate folder; bin/ gets the image only once validated.
+        string work = project["obj/Debug/linuximage"];
 
-        var killed = project.BuildAndKill(() => Directory.Exists(bin) && Directory.EnumerateFiles(bin, "*.partial").Any());
+        var killed = project.BuildAndKill(() => Directory.Exists(work) && Directory.EnumerateFiles(work, "*.partial", new EnumerationOptions { AttributesToSkip = 0 }).Any());
         Assert.IsFalse(File.Exists(project.ImagePath), "a killed conversion leaves no image: " + killed.Output);
 
         var next = project.Build();
@@ -144,7 +146,8 @@ public sealed class SdkBuildTests
         Assert.AreEqual(0, next.ExitCode, next.Output);
         DiskFixtures.AssertFixedVhd(project.ImagePath, 512 * MiB);
         DiskFixtures.AssertSameData(raw, "raw", project.ImagePath);
-        Assert.IsFalse(Directory.EnumerateFiles(bin, "*.partial", new EnumerationOptions { AttributesToSkip = 0 }).Any(), "stale partial files removed");
+        Assert.IsFalse(Directory.EnumerateFiles(bin, "*.partial", new EnumerationOptions { AttributesToSkip = 0 }).Any(), "no partial files in bin/");
+        Assert.IsFalse(Directory.EnumerateFiles(work, "*.partial", new EnumerationOptions { AttributesToSkip = 0 }).Any(), "stale partial files removed");
     }
 
     [TestMethod]

@@ -71,6 +71,8 @@ public sealed partial class Ext4FileSystem
 
     internal LinuxImageException Damaged(string what) => new(DiagnosticCatalog.Ext4Damaged, Source, Source, what);
 
+    private const string NeedsRecoveryReason = "needs journal recovery (it was not cleanly unmounted and its journal holds changes)";
+
     public static Ext4FileSystem Open(IReadableVolume volume, string source)
     {
         ArgumentNullException.ThrowIfNull(volume);
@@ -87,7 +89,7 @@ public sealed partial class Ext4FileSystem
         }
         if ((sb.FeatureIncompat & Ext4Superblock.IncompatRecover) != 0)
         {
-            throw new LinuxImageException(DiagnosticCatalog.Ext4NeedsRecovery, source, source);
+            throw new LinuxImageException(DiagnosticCatalog.Ext4NeedsRecovery, source, source, NeedsRecoveryReason);
         }
         if ((ulong)sb.BlocksCount * (ulong)sb.BlockSize > (ulong)volume.Length)
         {
@@ -113,6 +115,12 @@ public sealed partial class Ext4FileSystem
             volume.ReadAt((long)loc * sb.BlockSize, raw.AsSpan((int)(i * sb.BlockSize), n));
         }
         fsProbe.ValidateGroups();
+        // Every path starts here: a root that is no directory is damage, found now rather than as
+        // a failure deep inside path resolution.
+        if (!fsProbe.ReadInode(RootInode).IsDirectory)
+        {
+            throw fsProbe.Damaged($"the root inode ({RootInode}) is not a directory");
+        }
         return fsProbe;
     }
 
@@ -170,10 +178,16 @@ public sealed partial class Ext4FileSystem
         {
             throw new InvalidOperationException("The file system was opened on a read-only volume; open it on an overlay to change it.");
         }
-        if ((sb.FeatureIncompat & Ext4Superblock.IncompatRecover) != 0 || (sb.State & 1) == 0 || sb.LastOrphan != 0 ||
-            (sb.FeatureRoCompat & Ext4Superblock.RoCompatOrphanPresent) != 0)
+        // Each reason named as it is: an ext2 has no journal to recover, and telling its user to
+        // replay one sends them looking for the wrong thing.
+        string? unclean = (sb.FeatureIncompat & Ext4Superblock.IncompatRecover) != 0 ? NeedsRecoveryReason
+            : sb.LastOrphan != 0 || (sb.FeatureRoCompat & Ext4Superblock.RoCompatOrphanPresent) != 0
+                ? "has an orphan inode list (files deleted while still open when it was last in use) that e2fsck or the kernel must finish"
+            : (sb.State & 1) == 0 ? "was not cleanly unmounted (its state is not 'clean')"
+            : null;
+        if (unclean is not null)
         {
-            throw new LinuxImageException(DiagnosticCatalog.Ext4NeedsRecovery, Source, Source);
+            throw new LinuxImageException(DiagnosticCatalog.Ext4NeedsRecovery, Source, Source, unclean);
         }
         if ((sb.State & 2) != 0)
         {
