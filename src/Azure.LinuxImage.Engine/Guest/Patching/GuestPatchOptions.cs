@@ -16,12 +16,14 @@ public sealed record GuestPatchOptions
 
     public static readonly IReadOnlyList<string> DefaultRemoveKernelParameters = ["rhgb", "quiet", "crashkernel=auto"];
 
+    /// <summary>
+    /// R11. ResourceDisk.Format and ResourceDisk.EnableSwap are not here: unless the project sets them
+    /// they follow the provisioning agent (y for waagent, n for cloud-init; Guest/Agent/ProvisioningPlan).
+    /// </summary>
     public static readonly IReadOnlyList<KeyValuePair<string, string>> DefaultWaagentSettings =
     [
-        new("ResourceDisk.Format", "y"),
         new("ResourceDisk.Filesystem", "ext4"),
         new("ResourceDisk.MountPoint", "/mnt/resource"),
-        new("ResourceDisk.EnableSwap", "y"),
         new("ResourceDisk.SwapSizeMB", "2048"),
     ];
 
