@@ -55,9 +55,12 @@ public sealed class TimeSyncRule : IGuestRule
         var fs = context.FileSystem;
         if (!ChronyBinaries.Any(b => GuestFiles.IsFile(fs, b)))
         {
-            string other = GuestFiles.IsFile(fs, "/usr/sbin/ntpd") ? "ntpd is" : GuestFiles.Exists(fs, "/lib/systemd/systemd-timesyncd") || GuestFiles.Exists(fs, "/usr/lib/systemd/systemd-timesyncd") ? "systemd-timesyncd is" : "nothing is";
-            yield return RuleOutcome.Fail("azure.time-sync", DiagnosticCatalog.TimeSyncNotHyperVClock, null,
-                $"chrony is not installed ({other} left to keep time, and cannot read the Hyper-V PTP clock); install chrony");
+            string? other = GuestFiles.IsFile(fs, "/usr/sbin/ntpd") ? "ntpd"
+                : GuestFiles.Exists(fs, "/lib/systemd/systemd-timesyncd") || GuestFiles.Exists(fs, "/usr/lib/systemd/systemd-timesyncd") ? "systemd-timesyncd"
+                : null;
+            yield return RuleOutcome.Fail("azure.time-sync", DiagnosticCatalog.TimeSyncNotHyperVClock, null, other is null
+                ? "chrony is not installed, nor any other time service"
+                : $"chrony is not installed ({other} keeps time and cannot read the Hyper-V PTP clock)");
             yield break;
         }
         string? main = ChronyConfigs.FirstOrDefault(p => GuestFiles.IsFile(fs, p));
