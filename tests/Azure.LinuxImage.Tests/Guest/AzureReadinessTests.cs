@@ -197,6 +197,21 @@ public sealed class AzureReadinessTests
         Assert.IsTrue(Validate(guest, options).Single(o => o.RuleId == "provisioning").Passed);
     }
 
+    [TestMethod]
+    public void With_neither_agent_installed_nothing_provisions_and_the_sdk_chooses_nothing()
+    {
+        var guest = Stock();
+        guest.Delete("/usr/sbin/waagent");
+        var result = GuestPatcher.Patch(guest, new GuestPatchOptions());
+        Assert.IsFalse(result.Diagnostics.Any(d => d.Code == "LIMG0550"));
+        var failures = Validate(guest, new()).Where(o => !o.Passed).ToList();
+        Assert.AreEqual("LIMG0460", failures.Single(o => o.RuleId == "R9.agent").Code);
+        var provisioning = failures.Single(o => o.RuleId == "provisioning");
+        Assert.AreEqual("LIMG0502", provisioning.Code);
+        Assert.AreEqual(DiagnosticSeverity.Error, provisioning.Severity);
+        StringAssert.Contains(provisioning.Message, "the Azure Linux Agent is not installed and cloud-init is not installed either");
+    }
+
     // ---- What current VM sizes need ---------------------------------------------------------
 
     [TestMethod]

@@ -113,12 +113,22 @@ public sealed class ProvisioningRule : IGuestRule
     {
         var fs = context.FileSystem;
         var conf = AgentFacts.Conf(fs);
-        if (AgentFacts.AgentPath(fs) is null || conf is null)
-        {
-            yield break; // R9 / R11 report these.
-        }
         // Judged as the image is: the settings the patch would choose are not assumed applied.
         var plan = ProvisioningPlan.AsIs(fs);
+        if (AgentFacts.AgentPath(fs) is null)
+        {
+            // R9 reports the missing agent (LIMG0460); without cloud-init nothing at all provisions.
+            if (!plan.CloudInit.Provisions)
+            {
+                string cloudInitState = !plan.CloudInit.Installed ? "is not installed either" : plan.CloudInit.DisabledBy is { } off ? $"is turned off by {off}" : "leaves Azure out of its datasource_list";
+                yield return RuleOutcome.Fail("provisioning", DiagnosticCatalog.ProvisioningMissing, null, $"the Azure Linux Agent is not installed and cloud-init {cloudInitState}");
+            }
+            yield break;
+        }
+        if (conf is null)
+        {
+            yield break; // R11 reports it.
+        }
         var cloudInit = plan.CloudInit;
         string agentSetting = plan.AgentSetting;
         switch (plan.Provisioner)
