@@ -8,6 +8,8 @@ command -v dotnet >/dev/null || { echo "The .NET 10 SDK is required (dotnet not 
 
 # The real Debian disk (debootstrap, cached per machine) that the end-to-end tests patch and boot.
 "$here/scripts/make-sample-disk.sh" || exit 1
+# The same root with Debian's cloud-init and chrony, for the provisioning tests (cached too).
+"$here/scripts/make-cloud-init-root.sh" >/dev/null || exit 1
 
 started_azurite=0
 if [ -x "$here/scripts/azurite.sh" ]; then

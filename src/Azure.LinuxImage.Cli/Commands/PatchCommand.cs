@@ -2,6 +2,7 @@ using System.CommandLine;
 using Azure.LinuxImage.Cli.Output;
 using Azure.LinuxImage.Cli.Settings;
 using Azure.LinuxImage.Engine.Guest.Patching;
+using Azure.LinuxImage.Engine.Diagnostics;
 using Azure.LinuxImage.Engine.Patching;
 using Azure.LinuxImage.Engine.Settings;
 
@@ -33,7 +34,13 @@ internal static class PatchCommand
             {
                 writer.Info("linuximage: " + action);
             }
-            writer.Report(patched.Diagnostics);
+            // A choice the SDK made for the user (LIMG0550, LIMG0551) is shown like the actions, at every
+            // verbosity; the LIMG0403 lines repeat the actions above for the log's detailed view.
+            foreach (var choice in patched.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Info && d.Descriptor != DiagnosticCatalog.GuestPatchAction))
+            {
+                writer.Info($"linuximage: {choice.Code}: {choice.Message}");
+            }
+            writer.Report(patched.Diagnostics.Where(d => d.Severity != DiagnosticSeverity.Info || d.Descriptor == DiagnosticCatalog.GuestPatchAction));
             writer.Info($"linuximage: patch applied: {patched.Applied.RangesChanged} ranges changed, {Size.Format(patched.Applied.BytesWritten)} written, {Size.Format(patched.Applied.BytesRestored)} restored");
             return 0;
         }));

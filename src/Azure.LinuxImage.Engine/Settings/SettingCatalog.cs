@@ -50,10 +50,10 @@ public static class SettingCatalog
     { Option = "--remove-kernel-parameter", Default = ["rhgb", "quiet", "crashkernel"], Requirement = "R12" });
 
     public static readonly Setting WaagentSetting = Define(new("WaagentSetting", SettingShape.KeyValueItem, SettingType.Text, SettingStep.Patch,
-        "a /etc/waagent.conf setting (`Value` metadata); a later item with the same key wins")
+        "a /etc/waagent.conf setting (`Value` metadata); a later item with the same key wins. Unless the project sets them, `ResourceDisk.Format` and `ResourceDisk.EnableSwap` follow the provisioning agent (`y` for waagent, `n` for cloud-init) and `Provisioning.Agent` becomes `auto` (or `waagent`) when waagent.conf names an absent cloud-init (docs/guest.md)")
     {
         Option = "--waagent-setting",
-        Default = ["ResourceDisk.Format=y", "ResourceDisk.Filesystem=ext4", "ResourceDisk.MountPoint=/mnt/resource", "ResourceDisk.EnableSwap=y", "ResourceDisk.SwapSizeMB=2048"],
+        Default = ["ResourceDisk.Filesystem=ext4", "ResourceDisk.MountPoint=/mnt/resource", "ResourceDisk.SwapSizeMB=2048"],
         Requirement = "R11",
     });
 

@@ -20,7 +20,6 @@ public sealed class SampleImageBootTests
         project.WriteOsDisk(source, """
             <ItemGroup>
               <KernelParameter Remove="rootdelay=300" />
-              <WaagentSetting Include="Provisioning.Agent" Value="waagent" />
             </ItemGroup>
             """);
         var build = project.Build();
@@ -47,7 +46,8 @@ public sealed class SampleImageBootTests
         string source = SampleDisk.Path;
         // Guest file times come from SOURCE_DATE_EPOCH, so two builds can be compared byte for byte.
         Environment.SetEnvironmentVariable("SOURCE_DATE_EPOCH", "1700000000");
-        const string Settings = """<WaagentSetting Include="Provisioning.Agent" Value="waagent" />""";
+        // No WaagentSetting: the SDK chooses the provisioning agent (issue 16), identically in both builds.
+        const string Settings = "";
         using var incremental = new ImageProject();
         incremental.WriteOsDisk(source, $"<ItemGroup>{Settings}</ItemGroup>");
         var first = incremental.Build();

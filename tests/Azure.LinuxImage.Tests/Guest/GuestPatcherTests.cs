@@ -32,9 +32,10 @@ public sealed class GuestPatcherTests
         var after = Failures(fs);
         var errors = after.Where(o => o.Severity == DiagnosticSeverity.Error).ToList();
         Assert.IsEmpty(errors, $"{family}: " + string.Join("\n", errors.Select(e => $"{e.Code} {e.Message}")));
-        // Only what the patch must not decide for the user is left as a warning.
+        // Only what the patch must not decide for the user is left as a warning (these in-memory trees
+        // carry no network drivers, chrony or Azure udev rules: AzureReadinessTests has real ones).
         var warnings = after.Select(o => o.Code).ToHashSet();
-        Assert.IsTrue(warnings.IsSubsetOf(new[] { "LIMG0465", "LIMG0510" }), $"{family}: {string.Join(", ", warnings)}");
+        Assert.IsTrue(warnings.IsSubsetOf(new[] { "LIMG0465", "LIMG0510", "LIMG0555", "LIMG0556", "LIMG0557" }), $"{family}: {string.Join(", ", warnings)}");
     }
 
     [TestMethod]

@@ -15,18 +15,7 @@ namespace Azure.LinuxImage.Tests.Guest;
 [TestClass]
 public sealed class RealDebianRootTests
 {
-    private static string Root()
-    {
-        // SampleDisk runs scripts/make-sample-disk.sh when needed; the tree it leaves is the rootfs.
-        _ = SampleDisk.Path;
-        string cache = Environment.GetEnvironmentVariable("LIMG_SAMPLE_CACHE") ?? "/var/tmp/limg-sample-cache";
-        string root = Path.Combine(cache, "rootfs");
-        if (!File.Exists(Path.Combine(cache, "rootfs.complete")))
-        {
-            Assert.Fail($"The Debian sample root {root} is missing: run scripts/make-sample-disk.sh (as root) to build it.");
-        }
-        return root;
-    }
+    private static string Root() => SampleDisk.RootTree;
 
     private static string Kernel(IGuestFileSystem fs) => HyperVInitramfs.FindKernels(fs)[^1].Version;
 
@@ -43,7 +32,7 @@ public sealed class RealDebianRootTests
         var guest = new StagedGuestFileSystem(new HostDirectoryGuestFileSystem(Root()));
         var options = new GuestPatchOptions
         {
-            // Debian's waagent defaults to cloud-init, which is not installed: the project must say who provisions.
+            // A project that names the provisioning agent itself (the default is AzureReadinessTests').
             WaagentSettings = new ImageSettings().AddPair(SettingCatalog.WaagentSetting, "Provisioning.Agent=waagent").Pairs(SettingCatalog.WaagentSetting),
         };
         var validation = GuestValidationOptions.From(options);

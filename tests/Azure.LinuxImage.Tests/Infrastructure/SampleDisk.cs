@@ -10,6 +10,21 @@ public static class SampleDisk
 
     public static string Path => Made.Value;
 
+    /// <summary>The real root tree the disk is made from (debootstrap's, cached by make-sample-disk.sh).</summary>
+    public static string RootTree
+    {
+        get
+        {
+            _ = Path;
+            string cache = Environment.GetEnvironmentVariable("LIMG_SAMPLE_CACHE") ?? "/var/tmp/limg-sample-cache";
+            if (!File.Exists(System.IO.Path.Combine(cache, "rootfs.complete")))
+            {
+                Assert.Fail($"The Debian sample root {cache}/rootfs is missing: run scripts/make-sample-disk.sh (as root) to build it.");
+            }
+            return System.IO.Path.Combine(cache, "rootfs");
+        }
+    }
+
     private static string Make()
     {
         string disk = RepositoryPaths.Combine("samples", "disks", "debian-minimal.vhd");

@@ -33,7 +33,10 @@ public static class GuestPatcher
         try
         {
             step = "waagent.conf";
-            actions.AddRange(PatchWaagentConf(staged, options));
+            // Who provisions decides Provisioning.Agent (when the named agent is absent) and the resource disk.
+            var provisioning = ProvisioningPlan.For(staged, options.WaagentSettings);
+            diagnostics.AddRange(provisioning.Diagnostics);
+            actions.AddRange(PatchWaagentConf(staged, provisioning.Settings));
 
             step = "the kernel command line";
             var kernels = HyperVInitramfs.FindKernels(staged);
@@ -93,7 +96,7 @@ public static class GuestPatcher
     private static IReadOnlyList<string> AvailableDrivers(KernelModules modules, IReadOnlyList<string> wanted) =>
         [.. wanted.Where(d => HyperVInitramfs.RequiredDrivers.Contains(d) || modules.HasModule(d) || modules.IsBuiltin(d))];
 
-    private static IEnumerable<string> PatchWaagentConf(IGuestFileSystem fs, GuestPatchOptions options)
+    private static IEnumerable<string> PatchWaagentConf(IGuestFileSystem fs, IReadOnlyList<KeyValuePair<string, string>> settings)
     {
         string path = WaagentConf.DefaultPath;
         string? text = GuestFiles.TryReadText(fs, path);
@@ -101,7 +104,7 @@ public static class GuestPatcher
         var conf = WaagentConf.Parse(path, text ?? "# Microsoft Azure Linux Agent Configuration (created by Azure.LinuxImage.Sdk)\n");
         conf.ThrowOnDuplicates();
         var changed = new List<string>();
-        foreach (var (key, value) in options.WaagentSettings)
+        foreach (var (key, value) in settings)
         {
             string? before = conf.Get(key);
             if (conf.Set(key, value))

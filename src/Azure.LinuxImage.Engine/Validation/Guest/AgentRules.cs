@@ -6,9 +6,9 @@ namespace Azure.LinuxImage.Engine.Validation.Guest;
 
 internal static class AgentFacts
 {
-    public static readonly string[] AgentPaths = ["/usr/sbin/waagent", "/usr/bin/waagent", "/sbin/waagent", "/usr/local/sbin/waagent"];
+    public static readonly string[] AgentPaths = WaagentInstallation.ScriptPaths;
 
-    public static string? AgentPath(IGuestFileSystem fs) => AgentPaths.FirstOrDefault(p => GuestFiles.IsFile(fs, p));
+    public static string? AgentPath(IGuestFileSystem fs) => WaagentInstallation.FindScript(fs);
 
     public static WaagentConf? Conf(IGuestFileSystem fs) =>
         GuestFiles.TryReadText(fs, WaagentConf.DefaultPath) is { } text ? WaagentConf.Parse(WaagentConf.DefaultPath, text) : null;
@@ -41,8 +41,6 @@ internal static class AgentFacts
         return null;
     }
 
-    public static bool CloudInitInstalled(IGuestFileSystem fs) =>
-        GuestFiles.IsFile(fs, "/usr/bin/cloud-init") || GuestFiles.IsFile(fs, "/bin/cloud-init");
 }
 
 /// <summary>R9: the agent installed, with an interpreter it can run (Python 2.6+; pyasn1 for Python 2).</summary>
@@ -106,68 +104,89 @@ public sealed class AgentRule : IGuestRule
 /// <summary>
 /// Beyond the article: exactly one of waagent and cloud-init provisions. Both race for the
 /// provisioning media; neither leaves the VM never reporting ready (Debian's waagent package
-/// defaults to Provisioning.Agent=cloud-init without depending on cloud-init).
+/// defaults to Provisioning.Agent=cloud-init without depending on cloud-init, which the patch
+/// resolves unless the project names the agent: Guest/Agent/ProvisioningPlan).
 /// </summary>
 public sealed class ProvisioningRule : IGuestRule
 {
     public IEnumerable<RuleOutcome> Check(GuestValidationContext context)
     {
         var fs = context.FileSystem;
-        bool agentInstalled = AgentFacts.AgentPath(fs) is not null;
         var conf = AgentFacts.Conf(fs);
-        if (!agentInstalled || conf is null)
+        // Judged as the image is: the settings the patch would choose are not assumed applied.
+        var plan = ProvisioningPlan.AsIs(fs);
+        if (AgentFacts.AgentPath(fs) is null)
         {
-            yield break; // R9 / R11 report these.
-        }
-        string agentSetting = conf.Get("Provisioning.Agent") ?? (conf.Get("Provisioning.Enabled") == "n" ? "disabled" : "auto");
-        if (conf.Get("Provisioning.UseCloudInit") == "y")
-        {
-            agentSetting = "cloud-init";
-        }
-        bool cloudInitInstalled = AgentFacts.CloudInitInstalled(fs);
-        bool cloudInitDisabled = GuestFiles.Exists(fs, "/etc/cloud/cloud-init.disabled");
-        bool cloudInitActive = cloudInitInstalled && !cloudInitDisabled && CloudInitAllowsAzure(fs);
-        bool agentProvisions = agentSetting == "waagent" || (agentSetting == "auto" && !cloudInitActive);
-        if (agentProvisions && cloudInitActive)
-        {
-            yield return RuleOutcome.Fail("provisioning", DiagnosticCatalog.ProvisioningConflict, AgentFacts.Conf(fs)!.Path, agentSetting);
-        }
-        else if (!agentProvisions && !cloudInitActive)
-        {
-            string why = agentSetting switch
+            // R9 reports the missing agent (LIMG0460); without cloud-init nothing at all provisions.
+            if (!plan.CloudInit.Provisions)
             {
-                "cloud-init" when !cloudInitInstalled => "waagent.conf has Provisioning.Agent=cloud-init but cloud-init is not installed",
-                "cloud-init" when cloudInitDisabled => "waagent.conf has Provisioning.Agent=cloud-init but /etc/cloud/cloud-init.disabled turns cloud-init off",
-                "cloud-init" => "waagent.conf has Provisioning.Agent=cloud-init but cloud-init's datasource_list leaves out Azure",
-                _ => $"waagent.conf has Provisioning.Agent={agentSetting} and cloud-init does not provision",
-            };
-            yield return RuleOutcome.Fail("provisioning", DiagnosticCatalog.ProvisioningMissing, AgentFacts.Conf(fs)!.Path, why);
+                string cloudInitState = !plan.CloudInit.Installed ? "is not installed either" : plan.CloudInit.DisabledBy is { } off ? $"is turned off by {off}" : "leaves Azure out of its datasource_list";
+                yield return RuleOutcome.Fail("provisioning", DiagnosticCatalog.ProvisioningMissing, null, $"the Azure Linux Agent is not installed and cloud-init {cloudInitState}");
+            }
+            yield break;
+        }
+        if (conf is null)
+        {
+            yield break; // R11 reports it.
+        }
+        var cloudInit = plan.CloudInit;
+        string agentSetting = plan.AgentSetting;
+        switch (plan.Provisioner)
+        {
+            case Provisioner.Both:
+                yield return RuleOutcome.Fail("provisioning", DiagnosticCatalog.ProvisioningConflict, conf.Path, agentSetting);
+                break;
+            case Provisioner.Nothing:
+                string why = agentSetting switch
+                {
+                    "cloud-init" when !cloudInit.Installed => "waagent.conf has Provisioning.Agent=cloud-init but cloud-init is not installed",
+                    "cloud-init" when cloudInit.DisabledBy is not null => $"waagent.conf has Provisioning.Agent=cloud-init but {cloudInit.DisabledBy} turns cloud-init off",
+                    "cloud-init" => $"waagent.conf has Provisioning.Agent=cloud-init but cloud-init's datasource_list ({cloudInit.DatasourceListFile}: {string.Join(", ", cloudInit.DatasourceList ?? [])}) leaves out Azure",
+                    _ => $"waagent.conf has Provisioning.Agent={agentSetting} and cloud-init does not provision",
+                };
+                yield return RuleOutcome.Fail("provisioning", DiagnosticCatalog.ProvisioningMissing, conf.Path, why);
+                break;
+            default:
+                yield return RuleOutcome.Pass("provisioning", DiagnosticCatalog.ProvisioningConflict,
+                    plan.Provisioner == Provisioner.Waagent
+                        ? $"The Azure Linux Agent provisions the VM (Provisioning.Agent={agentSetting}); cloud-init does not."
+                        : $"cloud-init provisions the VM (Azure in its datasource list); the agent leaves it to cloud-init (Provisioning.Agent={agentSetting}).");
+                break;
+        }
+    }
+}
+
+/// <summary>
+/// R11 under cloud-init: its Azure datasource partitions, formats and mounts the resource disk
+/// (ephemeral0) itself, so waagent must not (ResourceDisk.Format=n, EnableSwap=n).
+/// </summary>
+public sealed class ResourceDiskRule : IGuestRule
+{
+    public IEnumerable<RuleOutcome> Check(GuestValidationContext context)
+    {
+        var fs = context.FileSystem;
+        var conf = AgentFacts.Conf(fs);
+        if (AgentFacts.AgentPath(fs) is null || conf is null)
+        {
+            yield break;
+        }
+        var plan = ProvisioningPlan.AsIs(fs);
+        if (plan.Provisioner is not (Provisioner.CloudInit or Provisioner.Both))
+        {
+            yield return RuleOutcome.Pass("resource-disk", DiagnosticCatalog.ResourceDiskFormattedTwice, "cloud-init does not provision; the resource disk is the agent's (R11).", conf.Path);
+            yield break;
+        }
+        // The daemon runs the resource disk handler whenever ResourceDisk.Format=y, whoever provisions (azurelinuxagent/daemon/main.py).
+        bool formats = (conf.Get(ProvisioningPlan.FormatKey) ?? "y") == "y";
+        if (formats)
+        {
+            string swap = (conf.Get(ProvisioningPlan.SwapKey) ?? "n") == "y" ? " and ResourceDisk.EnableSwap=y" : string.Empty;
+            yield return RuleOutcome.Fail("resource-disk", DiagnosticCatalog.ResourceDiskFormattedTwice, conf.Path, conf.Path, swap);
         }
         else
         {
-            yield return RuleOutcome.Pass("provisioning", DiagnosticCatalog.ProvisioningConflict,
-                agentProvisions ? "The Azure Linux Agent provisions the VM; cloud-init does not." : "cloud-init provisions the VM; the agent leaves it to cloud-init.");
+            yield return RuleOutcome.Pass("resource-disk", DiagnosticCatalog.ResourceDiskFormattedTwice, "cloud-init provisions and sets up the resource disk; waagent.conf has ResourceDisk.Format=n.", conf.Path);
         }
-    }
-
-    /// <summary>A datasource_list that exists and names no Azure means cloud-init never provisions on Azure.</summary>
-    private static bool CloudInitAllowsAzure(IGuestFileSystem fs)
-    {
-        var files = new List<string> { "/etc/cloud/cloud.cfg" };
-        files.AddRange(GuestFiles.List(fs, "/etc/cloud/cloud.cfg.d").Select(e => "/etc/cloud/cloud.cfg.d/" + GuestPath.GetFileName(e.Path)).Where(p => p.EndsWith(".cfg", StringComparison.Ordinal)).Order(StringComparer.Ordinal));
-        bool? allows = null;
-        foreach (string path in files)
-        {
-            foreach (string line in (GuestFiles.TryReadText(fs, path) ?? string.Empty).Split('\n'))
-            {
-                string trimmed = line.Trim();
-                if (trimmed.StartsWith("datasource_list:", StringComparison.Ordinal))
-                {
-                    allows = trimmed.Contains("Azure", StringComparison.Ordinal);
-                }
-            }
-        }
-        return allows ?? true;
     }
 }
 
@@ -200,7 +219,8 @@ public sealed class WaagentConfRule : IGuestRule
         {
             yield return RuleOutcome.Fail("R11.waagent-conf", DiagnosticCatalog.WaagentConfDuplicateKey, conf.Path, conf.Path, key, string.Join(", ", lines));
         }
-        foreach (var (key, value) in context.Options.Patch.WaagentSettings)
+        // The project's settings and, where it is silent, the resource-disk values that match the provisioning agent.
+        foreach (var (key, value) in ProvisioningPlan.For(context.FileSystem, context.Options.Patch.WaagentSettings).CheckedSettings)
         {
             string? actual = conf.Get(key);
             yield return actual == value

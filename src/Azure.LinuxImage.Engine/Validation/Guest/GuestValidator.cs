@@ -60,6 +60,7 @@ public static class GuestValidator
         new InitramfsDriversRule(),
         new AgentRule(),
         new ProvisioningRule(),
+        new ResourceDiskRule(),
         new NetworkManagerRule(),
         new WaagentConfRule(),
         new BootEntriesRule(),
@@ -68,6 +69,9 @@ public static class GuestValidator
         new FstabDeviceNamesRule(),
         new HyperVBlacklistRule(),
         new DeprovisionedRule(),
+        new AcceleratedNetworkingRule(),
+        new TimeSyncRule(),
+        new AzureDiskUdevRule(),
     ];
 
     public static IReadOnlyList<RuleOutcome> Validate(IGuestFileSystem fs, GuestValidationOptions options)
