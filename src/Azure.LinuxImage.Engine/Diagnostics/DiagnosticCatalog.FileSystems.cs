@@ -37,7 +37,7 @@ public static partial class DiagnosticCatalog
         "Too many symbolic links", "Resolving the guest path '{1}' in '{0}' followed more than 40 symbolic links (a loop).");
 
     public static readonly DiagnosticDescriptor GuestRootNotFound = Define("LIMG0330", DiagnosticSeverity.Error, "R16",
-        "Guest root file system not found", "No ext2/3/4 file system in '{0}' holds both /etc/fstab and /etc/os-release; the SDK cannot find the guest's root file system. {1}");
+        "Guest root file system not found", "No file system the SDK reads (ext2/3/4, XFS) in '{0}' holds both /etc/fstab and /etc/os-release; the SDK cannot find the guest's root file system. {1}");
 
     public static readonly DiagnosticDescriptor GuestMountUnresolved = Define("LIMG0331", DiagnosticSeverity.Warning, "R16",
         "fstab entry not found on the disk", "The guest's /etc/fstab mounts '{1}' at '{2}', but no volume on '{0}' matches it; files under '{2}' are read from the root file system.");
