@@ -1,4 +1,5 @@
 using Azure.LinuxImage.Engine.FileSystems.Ext4;
+using Azure.LinuxImage.Engine.FileSystems.Xfs;
 using Azure.LinuxImage.Engine.IO;
 
 namespace Azure.LinuxImage.Engine.FileSystems;
@@ -9,6 +10,7 @@ public static class FileSystemTypes
     public static IReadOnlyList<IFileSystemType> All { get; } =
     [
         new Ext4FileSystemType(),
+        new XfsFileSystemType(),
     ];
 
     /// <summary>The type whose magic numbers a volume carries, or null.</summary>
