@@ -55,6 +55,7 @@ public sealed class XfsDamageTests
         var sb = fs.Superblock;
         int shift = sb.AgBlockLog + sb.InodesPerBlockLog;
         long offset = ((long)(ino >> shift) * sb.AgBlocks * sb.BlockSize) + ((long)(ino & ((1UL << shift) - 1)) * sb.InodeSize);
+        image.Close();
         Flip(image.ImagePath, offset + 60); // a byte of di_size
         var e = ReadAll(image);
         Assert.AreEqual("LIMG0340", e.Descriptor.Code);
@@ -62,9 +63,9 @@ public sealed class XfsDamageTests
     }
 
     [TestMethod]
-    [DataRow("agf 1", "write magicnum 0x12345678", "AGF")]
-    [DataRow("agi 2", "write seqno 7", "AGI")]
-    [DataRow("agf 0", "write bnolevel 40", "AGF")]
+    [DataRow("agf 1", "write -d magicnum 0x12345678", "AGF")]
+    [DataRow("agi 2", "write -d seqno 7", "AGI")]
+    [DataRow("agf 0", "write -d bnolevel 40", "AGF")]
     public void A_damaged_AG_header_is_LIMG0340(string select, string write, string what)
     {
         using var image = XfsTestImage.Create("xfs-dmg-ag", []);
@@ -109,7 +110,7 @@ public sealed class XfsDamageTests
         string ptr = XfsTestImage.Db(image.ImagePath, "path /boot/fragmented", "inode", "print u3.bmbt.ptrs[1]").Trim();
         string value = ptr[(ptr.IndexOf('=', StringComparison.Ordinal) + 1)..].Trim();
         // Both root pointers name the same child: a loop for a walker that does not remember where it was.
-        XfsTestImage.DbWrite(image.ImagePath, "path /boot/fragmented", "inode", $"write u3.bmbt.ptrs[2] {value}");
+        XfsTestImage.DbWrite(image.ImagePath, "path /boot/fragmented", "inode", $"write -d u3.bmbt.ptrs[2] {value}");
         var e = ReadAll(image);
         Assert.AreEqual("LIMG0340", e.Descriptor.Code, e.Message);
     }
@@ -118,7 +119,7 @@ public sealed class XfsDamageTests
     public void An_extent_outside_its_allocation_group_is_LIMG0340()
     {
         using var image = XfsTestImage.Create("xfs-dmg-extent", []);
-        XfsTestImage.DbWrite(image.ImagePath, "path /boot/initramfs.img", "inode", "write u3.bmx[0].startblock 999999999");
+        XfsTestImage.DbWrite(image.ImagePath, "path /boot/initramfs.img", "inode", "write -d u3.bmx[0].startblock 999999999");
         var e = ReadAll(image);
         Assert.AreEqual("LIMG0340", e.Descriptor.Code, e.Message);
         StringAssert.Contains(e.Message, "outside");
@@ -132,6 +133,7 @@ public sealed class XfsDamageTests
         ulong fsblock = ulong.Parse(bmx[(bmx.IndexOf('=', StringComparison.Ordinal) + 1)..].Trim(), System.Globalization.CultureInfo.InvariantCulture);
         var sb = image.Open().Superblock;
         long offset = (long)(((fsblock >> sb.AgBlockLog) * sb.AgBlocks) + (fsblock & ((1UL << sb.AgBlockLog) - 1))) * sb.BlockSize;
+        image.Close();
         Flip(image.ImagePath, offset + 100);
         var e = ReadAll(image);
         Assert.AreEqual("LIMG0340", e.Descriptor.Code, e.Message);
@@ -149,6 +151,7 @@ public sealed class XfsDamageTests
         int errors = 0;
         for (int round = 0; round < 60; round++)
         {
+            image.Close();
             var saved = new List<(long Offset, int Value)>();
             using (var f = File.Open(image.ImagePath, FileMode.Open, FileAccess.ReadWrite))
             {
@@ -176,6 +179,7 @@ public sealed class XfsDamageTests
             catch (FileNotFoundException)
             {
             }
+            image.Close();
             using (var f = File.Open(image.ImagePath, FileMode.Open, FileAccess.ReadWrite))
             {
                 foreach (var (offset, value) in Enumerable.Reverse(saved))

@@ -41,6 +41,13 @@ internal sealed class XfsTestImage : IDisposable
 
     public DiskOverlay? Overlay { get; private set; }
 
+    /// <summary>Lets go of the image file (before a test damages it).</summary>
+    public void Close()
+    {
+        disk?.Dispose();
+        disk = null;
+    }
+
     public static XfsTestImage Create(string name, string[] mkfsOptions, Action<string>? populate = null, int sizeMiB = 300)
     {
         var temp = new TempDir(name);
@@ -67,8 +74,7 @@ internal sealed class XfsTestImage : IDisposable
     }
 
     /// <summary>
-    /// Small and large files, an empty and a setuid file with its own owner, local and remote
-    /// symlinks, and directories sized for every directory form: short form, block, leaf and
+    /// Small and large files, an empty and a setuid file, local symlinks (remote on v4), and directories sized for every directory form: short form, block, leaf and
     /// node; the largest interleaves its blocks with its files' so that its data fork needs a btree.
     /// </summary>
     public static void PopulateDefault(string root)
@@ -92,7 +98,10 @@ internal sealed class XfsTestImage : IDisposable
             File.SetUnixFileMode(Path.Combine(root, "etc", "suid"), UnixFileMode.SetUser | UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.OtherExecute);
         }
         File.CreateSymbolicLink(Path.Combine(root, "etc", "localtime"), "/usr/share/zoneinfo/Etc/UTC");
-        File.CreateSymbolicLink(Path.Combine(root, "etc", "longlink"), "/" + new string('x', 900) + "/target");
+        // Local in a v5 inode, remote in a 256-byte v4 one. (mkfs.xfs 6.1 writes v5 remote symlinks
+        // from a protofile without their block header, which xfs_db and the kernel reject; the tests
+        // that need one have the kernel make it.)
+        File.CreateSymbolicLink(Path.Combine(root, "etc", "longlink"), "/" + new string('x', 200) + "/target");
         foreach (var (dir, count, length) in new[] { ("small", 3, 8), ("block", 40, 20), ("leaf", 300, 30), ("node", 3000, 40) })
         {
             string d = Path.Combine(root, "dirs", dir);
@@ -245,7 +254,8 @@ internal sealed class XfsTestImage : IDisposable
         {
             script.Append($"os.setxattr({Py(Path.Combine(mountPoint, path))}, {Py(name)}, bytes.fromhex('{Convert.ToHexString(value)}'), follow_symlinks=False)\n");
         }
-        ExternalTool.RunChecked("python3", "-c", script.ToString());
+        var r = ExternalTool.Run("python3", ["-"], stdin: script.ToString());
+        Assert.AreEqual(0, r.ExitCode, r.All);
     }
 
     private static string Py(string s) => "'" + s.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("'", "\\'", StringComparison.Ordinal) + "'";
