@@ -2,16 +2,19 @@ using Azure.LinuxImage.Engine.Diagnostics;
 
 namespace Azure.LinuxImage.Engine.FileSystems.Xfs;
 
-/// <summary>The file-system seam over the XFS reader; every change is refused (LIMG0342) before anything is written.</summary>
+/// <summary>
+/// The file-system seam over the XFS reader. Of the changes, only those that need no allocation are
+/// implemented (XfsFileSystem.Write.cs); every other one is refused (LIMG0342) before anything is written.
+/// </summary>
 public sealed partial class XfsFileSystem : IFileSystem
 {
-    public const string NotWritten = "changing XFS (the writer is not implemented; the file system is only read)";
+    public const string NotWritten = "this change to XFS (the writer only rewrites a file within the blocks it already has and changes modes; allocating, creating, deleting and renaming are not implemented)";
 
     public string TypeName => "xfs";
 
     public ulong RootNode => Superblock.RootInode;
 
-    public string? WriteRefusal => NotWritten;
+    public string? WriteRefusal => volume is IO.IWritableVolume ? NotWritten : "the volume is read-only";
 
     public FileSystemSpace Space => new((long)Superblock.DataBlocks * Superblock.BlockSize, (long)Superblock.FreeDataBlocks * Superblock.BlockSize);
 
@@ -85,9 +88,7 @@ public sealed partial class XfsFileSystem : IFileSystem
 
     public IReadOnlyDictionary<string, byte[]> ReadXattrs(ulong node) => ReadXattrs(ReadInode(node));
 
-    private LinuxImageException Refused() => new(DiagnosticCatalog.XfsUnsupportedFeature, Source, Source, "write", NotWritten);
-
-    public void ReplaceContent(ulong node, ReadOnlySpan<byte> content) => throw Refused();
+    internal LinuxImageException Refused(string why = NotWritten) => new(DiagnosticCatalog.XfsUnsupportedFeature, Source, Source, "write", why);
 
     public ulong CreateFile(ulong directory, string name, ReadOnlySpan<byte> content, int mode, int uid, int gid) => throw Refused();
 
@@ -98,6 +99,4 @@ public sealed partial class XfsFileSystem : IFileSystem
     public void Delete(ulong directory, string name) => throw Refused();
 
     public void Rename(ulong fromDirectory, string fromName, ulong toDirectory, string toName) => throw Refused();
-
-    public void SetMode(ulong node, int permissions) => throw Refused();
 }

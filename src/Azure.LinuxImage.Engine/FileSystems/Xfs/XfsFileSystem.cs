@@ -14,6 +14,8 @@ namespace Azure.LinuxImage.Engine.FileSystems.Xfs;
 public sealed partial class XfsFileSystem
 {
     private readonly IReadableVolume volume;
+
+    internal IReadableVolume Volume => volume;
     private readonly Dictionary<ulong, XfsInode> inodes = [];
     private readonly Dictionary<ulong, List<XfsDirEntry>> directories = [];
 
@@ -169,6 +171,18 @@ public sealed partial class XfsFileSystem
 
     // ---- Inodes ----
 
+    /// <summary>Where an inode lives; the number is checked by <see cref="ReadInode"/> before this is trusted.</summary>
+    internal long InodeOffset(ulong number)
+    {
+        var sb = Superblock;
+        int shift = sb.AgBlockLog + sb.InodesPerBlockLog;
+        ulong ag = number >> shift;
+        ulong agino = number & ((1UL << shift) - 1);
+        ulong agbno = agino >> sb.InodesPerBlockLog;
+        ulong index = agino & (ulong)(sb.InodesPerBlock - 1);
+        return checked(((((long)ag * sb.AgBlocks) + (long)agbno) * sb.BlockSize) + ((long)index * sb.InodeSize));
+    }
+
     public XfsInode ReadInode(ulong number)
     {
         if (inodes.TryGetValue(number, out var cached))
@@ -180,13 +194,11 @@ public sealed partial class XfsFileSystem
         ulong ag = number >> shift;
         ulong agino = number & ((1UL << shift) - 1);
         ulong agbno = agino >> sb.InodesPerBlockLog;
-        ulong index = agino & (ulong)(sb.InodesPerBlock - 1);
         if (number == 0 || ag >= sb.AgCount || agbno >= XfsAgHeaders.AgLength(sb, (uint)ag))
         {
             throw Damaged($"inode number {number} lies outside the file system");
         }
-        long offset = checked((((long)ag * sb.AgBlocks) + (long)agbno) * sb.BlockSize + ((long)index * sb.InodeSize));
-        var inode = new XfsInode(number, ReadBytes(offset, sb.InodeSize));
+        var inode = new XfsInode(number, ReadBytes(InodeOffset(number), sb.InodeSize));
         if (inode.Check(sb) is string problem)
         {
             throw Damaged($"inode {number} {problem}");
