@@ -80,7 +80,7 @@ public sealed class XfsGuestMountsTests
     [DataRow("UUID=" + BootUuid)]
     [DataRow("LABEL=boot")]
     [DataRow("/dev/sda1")]
-    public void Xfs_root_and_boot_are_found_mounted_read_and_never_written(string bootSpec)
+    public void Xfs_root_and_boot_are_found_mounted_read_and_rewritten_in_place(string bootSpec)
     {
         using var temp = new TempDir("guest-xfs");
         string disk = BuildDisk(temp, bootSpec);
@@ -103,15 +103,34 @@ public sealed class XfsGuestMountsTests
         Assert.IsTrue(guest.ListDirectory("/boot").Any(e => e.Path == "/boot/loader" && e.Kind == GuestFileKind.Directory));
         CollectionAssert.AreEqual(guest.ReadFile("/etc/fstab"), guest.ReadFile("/boot/../etc/fstab"));
         long bytes = ReadTree(guest, "/etc") + ReadTree(guest, "/boot");
-        sw.Stop();
-        TestContext.WriteLine($"Engine time to open the guest and read /etc and /boot of the XFS root ({bytes} bytes): {sw.ElapsedMilliseconds} ms");
+        long readMs = sw.ElapsedMilliseconds;
 
-        // Writing XFS is not implemented: refused with its code, and nothing reaches the overlay.
+        // Not implemented (a new file needs allocation; deleting frees): refused, nothing reaches the overlay.
         var e = Assert.ThrowsExactly<LinuxImageException>(() => guest.WriteFile("/etc/waagent.conf", "x"u8));
         Assert.AreEqual("LIMG0342", e.Descriptor.Code);
-        Assert.ThrowsExactly<LinuxImageException>(() => guest.WriteFile("/boot/grub2/grubenv", "x"u8));
-        Assert.ThrowsExactly<LinuxImageException>(() => guest.Delete("/etc/fstab"));
+        Assert.AreEqual("LIMG0342", Assert.ThrowsExactly<LinuxImageException>(() => guest.Delete("/etc/fstab")).Descriptor.Code);
         Assert.IsTrue(overlay.IsEmpty);
+
+        // Three changed files that fit the blocks they have: written, on both file systems.
+        sw.Restart();
+        const string Entry = "abc-5.14.0-427.el9.x86_64.conf";
+        string bls = Encoding.UTF8.GetString(guest.ReadFile("/boot/loader/entries/" + Entry)).Replace("rhgb quiet", "console=ttyS0,115200n8 earlyprintk=ttyS0 rootdelay=300", StringComparison.Ordinal);
+        guest.WriteFile("/boot/loader/entries/" + Entry, Encoding.UTF8.GetBytes(bls));
+        guest.WriteFile("/boot/grub2/grubenv", Encoding.UTF8.GetBytes("# GRUB Environment Block\nsaved_entry=x\n" + new string('#', 985)));
+        guest.WriteFile("/etc/fstab", Encoding.UTF8.GetBytes($"UUID={RootUuid} / xfs defaults 0 0\n{bootSpec} /boot xfs defaults 0 0\n"));
+        sw.Stop();
+        TestContext.WriteLine($"Engine time: open the guest and read /etc and /boot of the XFS root ({bytes} bytes) {readMs} ms; write three files {sw.ElapsedMilliseconds} ms");
+        Assert.AreEqual(bls, Encoding.UTF8.GetString(guest.ReadFile("/boot/loader/entries/" + Entry)));
+        Assert.IsFalse(overlay.IsEmpty);
+        var reopened = GuestMounts.Open(overlay, disk);
+        Assert.AreEqual(bls, Encoding.UTF8.GetString(reopened.ReadFile("/boot/loader/entries/" + Entry)));
+        Assert.AreEqual(2, reopened.Mounts.Count);
+        foreach (var m in reopened.Mounts)
+        {
+            string extracted = TestDisks.Extract(temp, m.Volume.Volume, m.Volume.Name.Replace(' ', '-') + ".out");
+            var repair = ExternalTool.Run("xfs_repair", ["-n", extracted]);
+            Assert.AreEqual(0, repair.ExitCode, repair.All);
+        }
     }
 
     private static long ReadTree(GuestMounts guest, string dir)
