@@ -51,8 +51,17 @@ public static partial class DiagnosticCatalog
     public static readonly DiagnosticDescriptor GuestSymlinkLoop = Define("LIMG0322", DiagnosticSeverity.Error, "R16",
         "Too many symbolic links", "Resolving the guest path '{1}' in '{0}' followed more than 40 symbolic links (a loop).");
 
+    public static readonly DiagnosticDescriptor XfsDamaged = Define("LIMG0340", DiagnosticSeverity.Error, "R16",
+        "XFS file system damaged", "The XFS file system in '{0}' is damaged: {1}. Run xfs_repair on the image; nothing was written.");
+
+    public static readonly DiagnosticDescriptor XfsNeedsRecovery = Define("LIMG0341", DiagnosticSeverity.Error, "R16",
+        "XFS log not clean", "The XFS file system in '{0}' has a log that needs recovery ({1}): it was not cleanly unmounted. The SDK never reads or writes such a file system; shut the guest down cleanly, or mount it once so the kernel replays the log; nothing was written.");
+
+    public static readonly DiagnosticDescriptor XfsUnsupportedFeature = Define("LIMG0342", DiagnosticSeverity.Error, "R16",
+        "Unsupported XFS feature", "The XFS file system in '{0}' uses something the SDK cannot {1}: {2}; nothing was written.");
+
     public static readonly DiagnosticDescriptor GuestRootNotFound = Define("LIMG0330", DiagnosticSeverity.Error, "R16",
-        "Guest root file system not found", "No ext2/3/4 file system in '{0}' holds both /etc/fstab and /etc/os-release; the SDK cannot find the guest's root file system. {1}");
+        "Guest root file system not found", "No file system the SDK reads (ext2/3/4, XFS) in '{0}' holds both /etc/fstab and /etc/os-release; the SDK cannot find the guest's root file system. {1}");
 
     public static readonly DiagnosticDescriptor GuestMountUnresolved = Define("LIMG0331", DiagnosticSeverity.Warning, "R16",
         "fstab entry not found on the disk", "The guest's /etc/fstab mounts '{1}' at '{2}', but no volume on '{0}' matches it; files under '{2}' are read from the root file system.");

@@ -1,5 +1,5 @@
 using Azure.LinuxImage.Engine.Diagnostics;
-using Azure.LinuxImage.Engine.FileSystems.Ext4;
+using Azure.LinuxImage.Engine.FileSystems;
 
 namespace Azure.LinuxImage.Engine.Guest;
 
@@ -8,9 +8,9 @@ public sealed partial class GuestMounts
 {
     private const int MaxSymlinks = 40;
 
-    private readonly record struct Node(GuestMount Mount, uint Inode)
+    private readonly record struct Node(GuestMount Mount, ulong Inode)
     {
-        public Ext4FileSystem Fs => Mount.FileSystem;
+        public IFileSystem Fs => Mount.FileSystem;
     }
 
     private sealed record Resolved(Node? Node, Node Parent, string Name, string Path);
@@ -26,7 +26,7 @@ public sealed partial class GuestMounts
         {
             throw new LinuxImageException(DiagnosticCatalog.GuestPathInvalid, source, source, path, "guest paths are absolute");
         }
-        var rootNode = new Node(Root, Ext4FileSystem.RootInode);
+        var rootNode = new Node(Root, Root.FileSystem.RootNode);
         var stack = new List<(Node Node, string Name)> { (rootNode, "") };
         var pending = new LinkedList<string>(path.Split('/', StringSplitOptions.RemoveEmptyEntries));
         int links = 0;
@@ -47,15 +47,14 @@ public sealed partial class GuestMounts
                 continue;
             }
             var current = stack[^1].Node;
-            var dirInode = current.Fs.ReadInode(current.Inode);
-            if (!dirInode.IsDirectory)
+            if (current.Fs.Stat(current.Inode).Kind != FileSystemNodeKind.Directory)
             {
                 // The guest's own layout (a file where a directory belongs): the input, not our bug.
                 throw new LinuxImageException(DiagnosticCatalog.GuestPathInvalid, source, source, path, $"{Join(stack)} is not a directory");
             }
-            uint child = current.Fs.Lookup(dirInode, c);
+            ulong? child = current.Fs.Lookup(current.Inode, c);
             string childPath = Join(stack) == "/" ? "/" + c : Join(stack) + "/" + c;
-            if (child == 0)
+            if (child is not ulong childNode)
             {
                 if (pending.Count == 0)
                 {
@@ -63,20 +62,19 @@ public sealed partial class GuestMounts
                 }
                 throw new FileNotFoundException($"{childPath} does not exist (resolving {path}).", path);
             }
-            var node = new Node(current.Mount, child);
+            var node = new Node(current.Mount, childNode);
             var mount = mounts.Find(m => m.MountPoint == childPath && m != Root);
             if (mount is not null)
             {
-                node = new Node(mount, Ext4FileSystem.RootInode);
+                node = new Node(mount, mount.FileSystem.RootNode);
             }
-            var inode = node.Fs.ReadInode(node.Inode);
-            if (inode.IsSymlink && (pending.Count > 0 || followLast))
+            if (node.Fs.Stat(node.Inode).Kind == FileSystemNodeKind.Symlink && (pending.Count > 0 || followLast))
             {
                 if (++links > MaxSymlinks)
                 {
                     throw new LinuxImageException(DiagnosticCatalog.GuestSymlinkLoop, source, source, path);
                 }
-                string target = node.Fs.ReadSymlink(inode);
+                string target = node.Fs.ReadSymlink(node.Inode);
                 if (target.StartsWith('/'))
                 {
                     stack.RemoveRange(1, stack.Count - 1);
@@ -104,9 +102,15 @@ public sealed partial class GuestMounts
 
     private GuestFileInfo Info(string path, Node node)
     {
-        var inode = node.Fs.ReadInode(node.Inode);
-        var kind = inode.IsRegular ? GuestFileKind.File : inode.IsDirectory ? GuestFileKind.Directory : inode.IsSymlink ? GuestFileKind.Symlink : GuestFileKind.Other;
-        return new GuestFileInfo(path, kind, inode.Size, inode.Mode & 0xFFF, inode.Uid, inode.Gid, inode.IsSymlink ? node.Fs.ReadSymlink(inode) : null);
+        var info = node.Fs.Stat(node.Inode);
+        var kind = info.Kind switch
+        {
+            FileSystemNodeKind.File => GuestFileKind.File,
+            FileSystemNodeKind.Directory => GuestFileKind.Directory,
+            FileSystemNodeKind.Symlink => GuestFileKind.Symlink,
+            _ => GuestFileKind.Other,
+        };
+        return new GuestFileInfo(path, kind, info.Size, info.Mode & 0xFFF, info.Uid, info.Gid, kind == GuestFileKind.Symlink ? node.Fs.ReadSymlink(node.Inode) : null);
     }
 
     public GuestFileInfo? Stat(string path)
@@ -122,11 +126,11 @@ public sealed partial class GuestMounts
         }
     }
 
-    /// <summary>The inode and file system a path names (following links), for callers that need more than stat (xattrs).</summary>
-    public (Ext4FileSystem FileSystem, Ext4Inode Inode)? Find(string path)
+    /// <summary>The node and file system a path names (following links), for callers that need more than stat (xattrs).</summary>
+    public (IFileSystem FileSystem, ulong Node)? Find(string path)
     {
         var r = Resolve(path, followLast: true);
-        return r.Node is Node n ? (n.Fs, n.Fs.ReadInode(n.Inode)) : null;
+        return r.Node is Node n ? (n.Fs, n.Inode) : null;
     }
 
     public byte[] ReadFile(string path)
@@ -136,12 +140,11 @@ public sealed partial class GuestMounts
         {
             throw new FileNotFoundException($"{path} does not exist.", path);
         }
-        var inode = n.Fs.ReadInode(n.Inode);
-        if (!inode.IsRegular)
+        if (n.Fs.Stat(n.Inode).Kind != FileSystemNodeKind.File)
         {
             throw new LinuxImageException(DiagnosticCatalog.GuestPathInvalid, source, source, path, "it is not a regular file");
         }
-        return n.Fs.ReadData(inode);
+        return n.Fs.ReadFile(n.Inode);
     }
 
     public IReadOnlyList<GuestFileInfo> ListDirectory(string path)
@@ -151,22 +154,17 @@ public sealed partial class GuestMounts
         {
             throw new DirectoryNotFoundException($"{path} does not exist.");
         }
-        var inode = n.Fs.ReadInode(n.Inode);
-        if (!inode.IsDirectory)
+        if (n.Fs.Stat(n.Inode).Kind != FileSystemNodeKind.Directory)
         {
             throw new LinuxImageException(DiagnosticCatalog.GuestPathInvalid, source, source, path, "it is not a directory");
         }
         var result = new List<GuestFileInfo>();
-        foreach (var e in n.Fs.ReadDirectory(inode))
+        foreach (var e in n.Fs.ListDirectory(n.Inode))
         {
-            if (e.Name is "." or "..")
-            {
-                continue;
-            }
             string childPath = r.Path == "/" ? "/" + e.Name : r.Path + "/" + e.Name;
-            var child = new Node(n.Mount, e.Inode);
+            var child = new Node(n.Mount, e.Node);
             var mount = mounts.Find(m => m.MountPoint == childPath && m != Root);
-            result.Add(Info(childPath, mount is null ? child : new Node(mount, Ext4FileSystem.RootInode)));
+            result.Add(Info(childPath, mount is null ? child : new Node(mount, mount.FileSystem.RootNode)));
         }
         return result;
     }
@@ -176,19 +174,19 @@ public sealed partial class GuestMounts
         var r = Resolve(path, followLast: true);
         if (r.Node is Node n)
         {
-            var inode = n.Fs.ReadInode(n.Inode);
-            if (!inode.IsRegular)
+            var info = n.Fs.Stat(n.Inode);
+            if (info.Kind != FileSystemNodeKind.File)
             {
                 throw new LinuxImageException(DiagnosticCatalog.GuestPathInvalid, source, source, path, "it is not a regular file");
             }
             n.Fs.ReplaceContent(n.Inode, content);
-            if (mode is int m && (inode.Mode & 0xFFF) != (m & 0xFFF))
+            if (mode is int m && (info.Mode & 0xFFF) != (m & 0xFFF))
             {
                 n.Fs.SetMode(n.Inode, m & 0xFFF);
             }
             return;
         }
-        r.Parent.Fs.CreateFile(r.Parent.Inode, r.Name, content, mode ?? 0x1A4);
+        r.Parent.Fs.CreateFile(r.Parent.Inode, r.Name, content, mode ?? 0x1A4, 0, 0);
     }
 
     public void CreateDirectory(string path, int mode = 0x1ED)
@@ -198,7 +196,7 @@ public sealed partial class GuestMounts
         {
             throw new IOException($"{path} exists.");
         }
-        r.Parent.Fs.CreateDirectory(r.Parent.Inode, r.Name, mode);
+        r.Parent.Fs.CreateDirectory(r.Parent.Inode, r.Name, mode, 0, 0);
     }
 
     public void CreateSymlink(string path, string target)
@@ -208,7 +206,7 @@ public sealed partial class GuestMounts
         {
             throw new IOException($"{path} exists.");
         }
-        r.Parent.Fs.CreateSymlink(r.Parent.Inode, r.Name, target);
+        r.Parent.Fs.CreateSymlink(r.Parent.Inode, r.Name, target, 0, 0);
     }
 
     public void Delete(string path)

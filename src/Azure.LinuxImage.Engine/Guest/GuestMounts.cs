@@ -1,6 +1,6 @@
 using System.Text;
 using Azure.LinuxImage.Engine.Diagnostics;
-using Azure.LinuxImage.Engine.FileSystems.Ext4;
+using Azure.LinuxImage.Engine.FileSystems;
 using Azure.LinuxImage.Engine.Guest.Fstab;
 using Azure.LinuxImage.Engine.IO;
 using Azure.LinuxImage.Engine.Partitions;
@@ -9,8 +9,8 @@ using Azure.LinuxImage.Engine.Volumes.Lvm;
 namespace Azure.LinuxImage.Engine.Guest;
 
 /// <summary>
-/// The guest's file tree, assembled the way its boot would: the root file system is the ext volume
-/// holding /etc/fstab and /etc/os-release, and the ext file systems its fstab names (by UUID, LABEL,
+/// The guest's file tree, assembled the way its boot would: the root file system is the volume
+/// holding /etc/fstab and /etc/os-release, and the file systems its fstab names (by UUID, LABEL,
 /// PARTUUID, PARTLABEL or device path) are mounted at their places. Open it over a
 /// <see cref="DiskOverlay"/> to change files; over a read-only disk it only reads.
 /// Path errors follow the in-memory guest model (FileNotFoundException, IOException); damage and
@@ -98,12 +98,12 @@ public sealed partial class GuestMounts : IGuestFileSystem
         GuestMount? root = null;
         var problems = new List<string>();
         var failures = new List<LinuxImageException>();
-        foreach (var v in volumes.Where(v => v.Content == GuestVolumeContent.Ext))
+        foreach (var v in volumes.Where(v => v.FileSystemType is not null))
         {
             try
             {
-                var fs = Ext4FileSystem.Open(v.Volume, $"{source} ({v.Name})");
-                var candidate = new GuestMount("/", v, fs);
+                var fs = v.FileSystemType!.Open(v.Volume, $"{source} ({v.Name})", "defaults");
+                var candidate = new GuestMount("/", v, fs, v.FstabType!);
                 var probe = new GuestMounts(source, table, volumes, groups, candidate, [candidate], [], []);
                 if (probe.Stat("/etc/fstab") is not null && probe.Stat("/etc/os-release") is not null)
                 {
@@ -119,21 +119,21 @@ public sealed partial class GuestMounts : IGuestFileSystem
         }
         if (root is null && failures.Count == 1)
         {
-            // One ext volume that we refused (needs recovery, damaged, unknown feature): that is the real reason.
+            // One file system that we refused (needs recovery, damaged, unknown feature): that is the real reason.
             throw failures[0];
         }
         if (root is null)
         {
             throw new LinuxImageException(DiagnosticCatalog.GuestRootNotFound, source, source,
-                problems.Count == 0 ? $"Volumes found: {string.Join(", ", volumes.Select(v => $"{v.Name} ({v.Content})"))}." : string.Join("; ", problems));
+                problems.Count == 0 ? $"Volumes found: {string.Join(", ", volumes.Select(v => $"{v.Name} ({v.FstabType ?? v.Content.ToString()})"))}." : string.Join("; ", problems));
         }
         var mountList = new List<GuestMount> { root };
         var assembled = new GuestMounts(source, table, volumes, groups, root, mountList, [], diagnostics);
         var fstab = FstabFile.Parse(Encoding.UTF8.GetString(assembled.ReadFile(FstabFile.DefaultPath)));
-        foreach (var entry in fstab.Where(e => e.MountPoint.StartsWith('/') && e.MountPoint != "/" && e.Type is "ext2" or "ext3" or "ext4" or "auto"))
+        foreach (var entry in fstab.Where(e => e.MountPoint.StartsWith('/') && e.MountPoint != "/" && (e.Type == "auto" || FileSystemTypes.ForFstabType(e.Type) is not null)))
         {
             var match = Match(entry.Spec, volumes, table);
-            if (match is null || match.Content != GuestVolumeContent.Ext)
+            if (match?.FileSystemType is not IFileSystemType type || (entry.Type != "auto" && !type.FstabTypes.Contains(entry.Type, StringComparer.Ordinal)))
             {
                 diagnostics.Add(Diagnostic.Create(DiagnosticCatalog.GuestMountUnresolved, source, source, entry.Spec, entry.MountPoint));
                 continue;
@@ -143,18 +143,18 @@ public sealed partial class GuestMounts : IGuestFileSystem
                 continue;
             }
             // One engine instance per volume: two would each cache bitmaps and overwrite each other's changes.
-            var fs = mountList.Find(m => m.Volume == match)?.FileSystem ?? Ext4FileSystem.Open(match.Volume, $"{source} ({match.Name})");
-            mountList.Add(new GuestMount(Normalize(entry.MountPoint), match, fs));
+            var fs = mountList.Find(m => m.Volume == match)?.FileSystem ?? type.Open(match.Volume, $"{source} ({match.Name})", entry.Options);
+            mountList.Add(new GuestMount(Normalize(entry.MountPoint), match, fs, entry.Type == "auto" ? match.FstabType! : entry.Type));
         }
         return new GuestMounts(source, table, volumes, groups, root, mountList, fstab, diagnostics);
     }
 
     private static GuestVolume Describe(string name, IReadableVolume volume, Partition? partition, LvmLogicalVolume? lv, string source, List<LvmPhysicalVolume> pvs)
     {
-        if (Ext4Superblock.Probe(volume))
+        if (FileSystemTypes.Probe(volume) is IFileSystemType type)
         {
-            var sb = Ext4Superblock.TryParse(volume.ReadBytes(Ext4Superblock.Offset, Ext4Superblock.Size), out _);
-            return new GuestVolume(name, volume, partition, lv, GuestVolumeContent.Ext, sb?.Uuid, sb?.Label);
+            var (uuid, label) = type.Identify(volume);
+            return new GuestVolume(name, volume, partition, lv, GuestVolumeContent.FileSystem, uuid, label, type);
         }
         if (volume.Length >= 4096 && volume.ReadBytes(4086, 10).AsSpan().SequenceEqual("SWAPSPACE2"u8))
         {

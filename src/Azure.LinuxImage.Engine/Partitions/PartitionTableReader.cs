@@ -25,9 +25,9 @@ public static class PartitionTableReader
         return new PartitionTable(PartitionScheme.None, [], null, []);
     }
 
-    // A whole-disk ext file system can end with 0x55AA by chance; its superblock magic settles it.
+    // A whole-disk file system can end with 0x55AA by chance; its superblock magic settles it.
     private static bool LooksLikeFileSystemBootSector(IReadableVolume disk) =>
-        FileSystems.Ext4.Ext4Superblock.Probe(disk) && disk.ReadBytes(446, 64).All(b => b == 0);
+        FileSystems.FileSystemTypes.Probe(disk) is not null && disk.ReadBytes(446, 64).All(b => b == 0);
 
     /// <summary>A partition as a volume (writable when the disk is, e.g. an overlay).</summary>
     public static VolumeSlice Open(IReadableVolume disk, Partition partition) => new(disk, partition.Offset, partition.Length);

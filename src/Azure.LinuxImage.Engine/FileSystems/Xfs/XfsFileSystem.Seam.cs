@@ -1,0 +1,102 @@
+using Azure.LinuxImage.Engine.Diagnostics;
+
+namespace Azure.LinuxImage.Engine.FileSystems.Xfs;
+
+/// <summary>
+/// The file-system seam over the XFS reader. Of the changes, only those that need no allocation are
+/// implemented (XfsFileSystem.Write.cs); every other one is refused (LIMG0342) before anything is written.
+/// </summary>
+public sealed partial class XfsFileSystem : IFileSystem
+{
+    public const string NotWritten = "this change to XFS (the writer only rewrites a file within the blocks it already has and changes modes; allocating, creating, deleting and renaming are not implemented)";
+
+    public string TypeName => "xfs";
+
+    public ulong RootNode => Superblock.RootInode;
+
+    public string? WriteRefusal => volume is IO.IWritableVolume ? NotWritten : "the volume is read-only";
+
+    public FileSystemSpace Space => new((long)Superblock.DataBlocks * Superblock.BlockSize, (long)Superblock.FreeDataBlocks * Superblock.BlockSize);
+
+    private static FileSystemNodeKind KindOf(XfsInode inode) =>
+        inode.IsRegular ? FileSystemNodeKind.File : inode.IsDirectory ? FileSystemNodeKind.Directory : inode.IsSymlink ? FileSystemNodeKind.Symlink : FileSystemNodeKind.Other;
+
+    public FileSystemNodeInfo Stat(ulong node)
+    {
+        var inode = ReadInode(node);
+        return new FileSystemNodeInfo(node, KindOf(inode), inode.Size, inode.Mode & 0xFFF, inode.Uid, inode.Gid, (int)Math.Min(inode.Links, int.MaxValue));
+    }
+
+    public ulong? Lookup(ulong directory, string name)
+    {
+        var entries = ReadDirectory(ReadInode(directory));
+        if (name == ".")
+        {
+            return directory;
+        }
+        foreach (var e in entries)
+        {
+            if (e.Name == name)
+            {
+                return e.Inode;
+            }
+        }
+        return null;
+    }
+
+    public IReadOnlyList<FileSystemDirectoryEntry> ListDirectory(ulong directory)
+    {
+        var result = new List<FileSystemDirectoryEntry>();
+        foreach (var e in ReadDirectory(ReadInode(directory)))
+        {
+            if (e.Name == "..")
+            {
+                continue;
+            }
+            var kind = e.FileType switch
+            {
+                XfsDirEntry.TypeFile => FileSystemNodeKind.File,
+                XfsDirEntry.TypeDirectory => FileSystemNodeKind.Directory,
+                XfsDirEntry.TypeSymlink => FileSystemNodeKind.Symlink,
+                XfsDirEntry.TypeUnknown => KindOf(ReadInode(e.Inode)),
+                _ => FileSystemNodeKind.Other,
+            };
+            result.Add(new FileSystemDirectoryEntry(e.Name, e.Inode, kind));
+        }
+        return result;
+    }
+
+    public byte[] ReadFile(ulong node)
+    {
+        var inode = ReadInode(node);
+        if (!inode.IsRegular)
+        {
+            throw new IOException($"inode {node} is not a regular file.");
+        }
+        return ReadData(inode);
+    }
+
+    public string ReadSymlink(ulong node)
+    {
+        var inode = ReadInode(node);
+        if (!inode.IsSymlink)
+        {
+            throw new IOException($"inode {node} is not a symbolic link.");
+        }
+        return ReadSymlink(inode);
+    }
+
+    public IReadOnlyDictionary<string, byte[]> ReadXattrs(ulong node) => ReadXattrs(ReadInode(node));
+
+    internal LinuxImageException Refused(string why = NotWritten) => new(DiagnosticCatalog.XfsUnsupportedFeature, Source, Source, "write", why);
+
+    public ulong CreateFile(ulong directory, string name, ReadOnlySpan<byte> content, int mode, int uid, int gid) => throw Refused();
+
+    public ulong CreateDirectory(ulong directory, string name, int mode, int uid, int gid) => throw Refused();
+
+    public ulong CreateSymlink(ulong directory, string name, string target, int uid, int gid) => throw Refused();
+
+    public void Delete(ulong directory, string name) => throw Refused();
+
+    public void Rename(ulong fromDirectory, string fromName, ulong toDirectory, string toName) => throw Refused();
+}
