@@ -18,6 +18,7 @@ public sealed class TemplatePackageTests
         using var hive = new TempDir("hive");
         using var project = new ImageProject();
         Install(hive.Path, project.Directory);
+        Directory.CreateDirectory(project["disks"]);
         string raw = DiskFixtures.Raw(project["disks/data.img"], 32 * MiB + 4096, 1 * MiB, 20 * MiB);
 
         var created = New(hive.Path, project.Directory, "--source-disk", "disks/data.img", "--image-kind", "DataDisk");
