@@ -16,6 +16,9 @@ internal static class ValidateCommand
         common.AddTo(command);
         command.SetAction(result => common.Run(result, writer =>
         {
+            writer.Info(guest.ImageKind(result) == ImageKind.DataDisk
+                ? "linuximage: validating the disk"
+                : "linuximage: validating the disk and the guest");
             var validation = ImageValidator.Validate(result.GetValue(image)!, guest.ImageKind(result),
                 GuestValidationOptions.From(guest.Create(result)), common.CreateOptions(result),
                 result.GetValue(report), result.GetValue(sarif));

@@ -65,7 +65,7 @@ public sealed partial class TerminalLoggerProgressTests
     [GeneratedRegex(@"\x1b(\[[0-9;?]*[A-Za-z]|\][^\x1b\x07]*(\x1b\\|\x07)|[=>])")]
     private static partial Regex Ansi();
 
-    [GeneratedRegex(@"MyImage\s+ConvertImage \(\d+\.\ds\)")]
+    [GeneratedRegex(@"MyImage(\s+netstandard2\.0)?\s+ConvertImage \(\d+\.\ds\)")]
     private static partial Regex NodeLine();
 
     [GeneratedRegex(@"MyImage: converting \d+% \(")]
