@@ -121,7 +121,11 @@ namespace Azure.LinuxImage.Tasks
 
         protected abstract void AppendArguments(ResponseFileBuilder args);
 
-        /// <summary>Progress lines are shown at minimal verbosity too: long disk work should never look hung.</summary>
+        /// <summary>
+        /// Progress lines are shown at minimal verbosity too: long disk work should never look hung. They
+        /// name the project instead of the tool: in a build of several images (-m) the console logger
+        /// prints messages without their project, and lines of different images interleave.
+        /// </summary>
         protected override void LogEventsFromTextOutput(string singleLine, MessageImportance messageImportance)
         {
             var canonical = CanonicalDiagnostic.Match(singleLine);
@@ -144,9 +148,16 @@ namespace Azure.LinuxImage.Tasks
                 }
                 return;
             }
-            bool progress = singleLine.StartsWith("linuximage: ", StringComparison.Ordinal);
-            base.LogEventsFromTextOutput(singleLine, progress ? MessageImportance.High : messageImportance);
+            const string ToolPrefix = "linuximage: ";
+            if (singleLine.StartsWith(ToolPrefix, StringComparison.Ordinal))
+            {
+                Log.LogMessage(MessageImportance.High, "{0}: {1}", ProgressOrigin, singleLine.Substring(ToolPrefix.Length));
+                return;
+            }
+            base.LogEventsFromTextOutput(singleLine, messageImportance);
         }
+
+        private string ProgressOrigin => string.IsNullOrEmpty(ProjectFile) ? "linuximage" : Path.GetFileNameWithoutExtension(ProjectFile);
 
         /// <summary>What the tool prints: <c>origin[(line,column)]: error|warning LIMGnnnn: text</c>.</summary>
         private static readonly Regex CanonicalDiagnostic = new Regex(

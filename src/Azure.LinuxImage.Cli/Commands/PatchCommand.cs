@@ -29,6 +29,8 @@ internal static class PatchCommand
                 writer.Info("linuximage: a data disk: no guest to patch");
                 return 0;
             }
+            // The guest's work can take minutes (an initramfs is rebuilt): say what is happening before it starts.
+            writer.Info("linuximage: patching the guest offline (partitions, file systems, boot entries, agent, initramfs, deprovisioning)");
             var patched = ImagePatcher.Patch(result.GetValue(image)!, result.GetValue(journal)!, GuestPatchOptions.From(values));
             foreach (string action in patched.Actions)
             {

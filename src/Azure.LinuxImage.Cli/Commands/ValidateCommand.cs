@@ -21,6 +21,9 @@ internal static class ValidateCommand
         command.SetAction(result => common.Run(result, writer =>
         {
             var values = settings.Read(result, writer, result.GetValue(common.Project));
+            writer.Info(values.Text(SettingCatalog.ImageKind) == "DataDisk"
+                ? "linuximage: validating the disk"
+                : "linuximage: validating the disk and the guest");
             var validation = Validate(result.GetValue(image)!, values, common.CreateOptions(result), result.GetValue(report), result.GetValue(sarif));
             // The options are already applied: print as they are.
             writer.ReportApplied(validation.Diagnostics);

@@ -15,6 +15,19 @@ public static class SdkPackage
 
     public static string PackagesFolder => Packed.Value.Packages;
 
+    /// <summary>The packed SDK file itself.</summary>
+    public static string PackageFile => Path.Combine(Feed, $"Azure.LinuxImage.Sdk.{Version}.nupkg");
+
+    private static readonly Lazy<string> ToolPacked = new(() => PackCompanion("Azure.LinuxImage.Cli", "Azure.LinuxImage.Tool"), LazyThreadSafetyMode.ExecutionAndPublication);
+
+    private static readonly Lazy<string> TemplatesPacked = new(() => PackCompanion("Azure.LinuxImage.Templates", "Azure.LinuxImage.Templates"), LazyThreadSafetyMode.ExecutionAndPublication);
+
+    /// <summary>The `linuximage` dotnet tool package, packed into the same feed under the same version as the SDK.</summary>
+    public static string ToolPackageFile => ToolPacked.Value;
+
+    /// <summary>The `dotnet new` template package, packed into the same feed under the same version as the SDK.</summary>
+    public static string TemplatesPackageFile => TemplatesPacked.Value;
+
     /// <summary>The linuximage tool as the package ships it.</summary>
     public static string ToolAssembly => Path.Combine(PackagesFolder, "azure.linuximage.sdk", Version, "tools", "cli", "linuximage.dll");
 
@@ -33,5 +46,18 @@ public static class SdkPackage
             throw new InvalidOperationException("Packing the SDK failed:\n" + result.Output);
         }
         return (feed, version, packages);
+    }
+
+    /// <summary>Packs another package of the repository next to the SDK, with the SDK's version.</summary>
+    private static string PackCompanion(string project, string packageId)
+    {
+        var result = DotNet.Run(RepositoryPaths.Root, "pack", RepositoryPaths.Combine("src", project, project + ".csproj"),
+            "-c", "Release", "-nr:false", "-tl:off", $"-p:Version={Version}", $"-p:PackageOutputPath={Feed}/");
+        string file = Path.Combine(Feed, $"{packageId}.{Version}.nupkg");
+        if (result.ExitCode != 0 || !File.Exists(file))
+        {
+            throw new InvalidOperationException($"Packing {packageId} failed:\n" + result.Output);
+        }
+        return file;
     }
 }
