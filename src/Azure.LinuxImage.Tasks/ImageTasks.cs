@@ -75,9 +75,17 @@ namespace Azure.LinuxImage.Tasks
 
         public string? ImageKind { get; set; }
 
+        /// <summary>V1, V2 or empty (detect).</summary>
+        public string? HyperVGeneration { get; set; }
+
+        /// <summary>Standard or TrustedLaunch.</summary>
+        public string? AzureSecurityType { get; set; }
+
         protected override void AppendArguments(ResponseFileBuilder args)
         {
             args.Add(Image);
+            args.AddOption("--hyperv-generation", HyperVGeneration);
+            args.AddOption("--security-type", AzureSecurityType);
             args.AddOptions("--kernel-parameter", KernelParameters.Select(i => i.ItemSpec));
             args.AddOptions("--remove-kernel-parameter", RemoveKernelParameters.Select(i => i.ItemSpec));
             args.AddOptions("--waagent-setting", WaagentSettings.Select(i => i.ItemSpec + "=" + i.GetMetadata("Value")));

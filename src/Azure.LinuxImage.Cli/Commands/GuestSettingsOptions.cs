@@ -2,6 +2,8 @@ using System.CommandLine;
 using Azure.LinuxImage.Engine.Diagnostics;
 using Azure.LinuxImage.Engine.Guest.Patching;
 using Azure.LinuxImage.Engine.Validation;
+using Azure.LinuxImage.Engine.Validation.Boot;
+using Azure.LinuxImage.Engine.Validation.Guest;
 
 namespace Azure.LinuxImage.Cli.Commands;
 
@@ -22,8 +24,14 @@ internal sealed class GuestSettingsOptions
 
     public Option<string?> Kind { get; } = new("--image-kind") { Description = "OsDisk (default) or DataDisk: a data disk gets no guest patching or guest rules." };
 
+    public Option<string?> HyperVGeneration { get; } = new("--hyperv-generation") { Description = "V1, V2, or empty to detect and report how the disk boots." };
+
+    public Option<string?> SecurityType { get; } = new("--security-type") { Description = "Standard or TrustedLaunch: TrustedLaunch checks the boot loader's Secure Boot signature." };
+
     public void AddTo(Command command)
     {
+        command.Options.Add(HyperVGeneration);
+        command.Options.Add(SecurityType);
         command.Options.Add(KernelParameters);
         command.Options.Add(RemoveKernelParameters);
         command.Options.Add(WaagentSettings);
@@ -38,6 +46,24 @@ internal sealed class GuestSettingsOptions
         null or "" or "osdisk" => Engine.Validation.ImageKind.OsDisk,
         "datadisk" => Engine.Validation.ImageKind.DataDisk,
         var other => throw new LinuxImageException(DiagnosticCatalog.InvalidArgument, null, "ImageKind", $"'{other}' is neither OsDisk nor DataDisk"),
+    };
+
+    /// <summary>What validate checks against: the patch settings plus the firmware settings.</summary>
+    public GuestValidationOptions CreateValidation(ParseResult result) => GuestValidationOptions.From(Create(result)) with
+    {
+        HyperVGeneration = result.GetValue(HyperVGeneration)?.Trim().ToUpperInvariant() switch
+        {
+            null or "" => Engine.Validation.Boot.HyperVGeneration.Detect,
+            "V1" => Engine.Validation.Boot.HyperVGeneration.V1,
+            "V2" => Engine.Validation.Boot.HyperVGeneration.V2,
+            var other => throw new LinuxImageException(DiagnosticCatalog.InvalidArgument, null, "HyperVGeneration", $"'{other}' is neither V1 nor V2"),
+        },
+        AzureSecurityType = result.GetValue(SecurityType)?.Trim().ToLowerInvariant() switch
+        {
+            null or "" or "standard" => Engine.Validation.Boot.AzureSecurityType.Standard,
+            "trustedlaunch" => Engine.Validation.Boot.AzureSecurityType.TrustedLaunch,
+            var other => throw new LinuxImageException(DiagnosticCatalog.InvalidArgument, null, "AzureSecurityType", $"'{other}' is neither Standard nor TrustedLaunch"),
+        },
     };
 
     public GuestPatchOptions Create(ParseResult result)

@@ -41,7 +41,7 @@ internal static class PublishCommand
             if (!result.GetValue(skipValidation))
             {
                 // An image that fails validation is never uploaded: Azure would accept it and the VM would not boot.
-                var validation = ImageValidator.Validate(path, guest.ImageKind(result), GuestValidationOptions.From(guest.Create(result)), common.CreateOptions(result));
+                var validation = ImageValidator.Validate(path, guest.ImageKind(result), guest.CreateValidation(result), common.CreateOptions(result));
                 writer.ReportApplied(validation.Diagnostics);
                 if (writer.Errors > 0)
                 {

@@ -17,7 +17,7 @@ internal static class ValidateCommand
         command.SetAction(result => common.Run(result, writer =>
         {
             var validation = ImageValidator.Validate(result.GetValue(image)!, guest.ImageKind(result),
-                GuestValidationOptions.From(guest.Create(result)), common.CreateOptions(result),
+                guest.CreateValidation(result), common.CreateOptions(result),
                 result.GetValue(report), result.GetValue(sarif));
             // The options are already applied: print as they are.
             writer.ReportApplied(validation.Diagnostics);

@@ -1,4 +1,5 @@
 using Azure.LinuxImage.Engine.Guest.Patching;
+using Azure.LinuxImage.Engine.Validation.Boot;
 
 namespace Azure.LinuxImage.Engine.Validation.Guest;
 
@@ -12,6 +13,12 @@ public sealed record GuestValidationOptions
 
     /// <summary>From the disk layer: swap partitions on the OS disk (e.g. "partition 3 (Linux swap)").</summary>
     public IReadOnlyList<string> SwapPartitions { get; init; } = [];
+
+    /// <summary>HyperVGeneration: V1, V2, or Detect (reported, LIMG0530).</summary>
+    public HyperVGeneration HyperVGeneration { get; init; }
+
+    /// <summary>AzureSecurityType: TrustedLaunch checks the loader's Secure Boot signature.</summary>
+    public AzureSecurityType AzureSecurityType { get; init; }
 
     public static GuestValidationOptions From(GuestPatchOptions patch) => new() { Patch = patch };
 }
