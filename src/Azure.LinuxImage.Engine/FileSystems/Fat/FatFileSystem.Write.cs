@@ -351,7 +351,14 @@ public sealed partial class FatFileSystem
         for (int i = 0; i < count; i++)
         {
             byte first = bytes[i * FatDirectoryEntries.EntrySize];
-            if (first is 0 or FatDirectoryEntries.Deleted)
+            if (first == 0)
+            {
+                // The end marker: readers stop here, so a name must start at or before it and may run
+                // on through the (free) rest; a free run that lies beyond it would be invisible.
+                int start = i - run;
+                return count - start >= need ? start : -1;
+            }
+            if (first == FatDirectoryEntries.Deleted)
             {
                 if (++run == need)
                 {
