@@ -4,14 +4,18 @@ using Azure.LinuxImage.Engine.Disks;
 using Azure.LinuxImage.Engine.Disks.Qcow2;
 using Azure.LinuxImage.Engine.Disks.Vdi;
 using Azure.LinuxImage.Engine.Disks.Vhdx;
+using Azure.LinuxImage.Engine.Disks.Raw;
 using Azure.LinuxImage.Engine.Disks.Vmdk;
+using Azure.LinuxImage.Engine.FileSystems;
+using Azure.LinuxImage.Engine.FileSystems.Fat;
 using Azure.LinuxImage.Engine.IO;
 using SharpFuzz;
 
 namespace Azure.LinuxImage.Fuzz;
 
 /// <summary>
-/// Fuzz targets for the source-format readers and the btrfs reader. The only acceptable failure is a
+/// Fuzz targets for the source-format readers, the btrfs reader and the FAT file system (read, then
+/// written through an overlay). The only acceptable failure is a
 /// LinuxImageException; anything else escaping a reader is a bug.
 ///   afl &lt;target&gt;                              run under afl-fuzz (after sharpfuzz instrumentation)
 ///   mutate &lt;target|all&gt; &lt;seeds&gt; &lt;count&gt; [rng]  in-process random mutation of seed files
@@ -29,6 +33,7 @@ public static class Program
         ["vmdk"] = path => Exercise(new VmdkReader(), path),
         ["vdi"] = path => Exercise(new VdiReader(), path),
         ["btrfs"] = BtrfsTarget.Exercise,
+        ["fat"] = ExerciseFat,
     };
 
     public static int Main(string[] args)
@@ -83,7 +88,7 @@ public static class Program
         {
             return Mutate(args[1], args[2], long.Parse(args[3]), args.Length > 4 ? int.Parse(args[4]) : 1);
         }
-        Console.Error.WriteLine("usage: afl <qcow2|vhdx|vmdk|vdi|btrfs> | mutate <target|all> <seed-dir> <count> [rng-seed] | logseed <in.vhdx> <out.vhdx>");
+        Console.Error.WriteLine("usage: afl <qcow2|vhdx|vmdk|vdi|btrfs|fat> | mutate <target|all> <seed-dir> <count> [rng-seed] | logseed <in.vhdx> <out.vhdx>");
         return 2;
     }
 
@@ -131,6 +136,64 @@ public static class Program
         }
     }
 
+    /// <summary>
+    /// Opens the file as a FAT volume (no probe), walks the tree (bounded: depth 8, 4,000 nodes), reads
+    /// every file, then writes through an overlay: a new file, a grown directory, a replaced file, a
+    /// rename and a delete, and reads the result back. Only LIMG errors may escape.
+    /// </summary>
+    public static string ExerciseFat(string path)
+    {
+        using var disk = new RawDiskImage(SourceFile.Open(path));
+        var overlay = new DiskOverlay(disk);
+        var fs = FatFileSystem.Open(overlay, path);
+        int nodes = 0;
+        ulong? firstFile = null;
+        var pending = new Stack<(ulong Node, int Depth)>();
+        pending.Push((fs.RootNode, 0));
+        while (pending.Count > 0 && nodes < 4000)
+        {
+            var (dir, depth) = pending.Pop();
+            foreach (var e in fs.ListDirectory(dir))
+            {
+                nodes++;
+                fs.Stat(e.Node);
+                if (e.Kind == FileSystemNodeKind.Directory && depth < 8)
+                {
+                    pending.Push((e.Node, depth + 1));
+                }
+                else if (e.Kind == FileSystemNodeKind.File)
+                {
+                    fs.ReadFile(e.Node);
+                    firstFile ??= e.Node;
+                }
+            }
+        }
+        if (fs.WriteRefusal is not null)
+        {
+            return "read";
+        }
+        var blob = new byte[5000];
+        new Random(1).NextBytes(blob);
+        ulong made = fs.CreateFile(fs.RootNode, "fuzz written file.bin", blob, 0x1A4, 0, 0);
+        ulong dirNode = fs.CreateDirectory(fs.RootNode, "fuzz dir", 0x1ED, 0, 0);
+        for (int i = 0; i < 40; i++)
+        {
+            fs.CreateFile(dirNode, $"entry number {i} with a long name.txt", "x"u8, 0x1A4, 0, 0);
+        }
+        if (firstFile is ulong f)
+        {
+            fs.ReplaceContent(f, blob.AsSpan(0, 1234));
+        }
+        fs.Rename(fs.RootNode, "fuzz written file.bin", dirNode, "moved.bin");
+        fs.Delete(dirNode, "entry number 3 with a long name.txt");
+        if (!fs.ReadFile(fs.Lookup(dirNode, "MOVED.BIN") ?? throw new InvalidOperationException("renamed file lost")).AsSpan().SequenceEqual(blob))
+        {
+            throw new InvalidOperationException("a written file reads back differently");
+        }
+        _ = made;
+        return "read+write";
+    }
+
     private static int Mutate(string target, string seedDir, long count, int rngSeed)
     {
         var seeds = Directory.EnumerateFiles(seedDir).Order(StringComparer.Ordinal)
@@ -139,7 +202,7 @@ public static class Program
             .ToList();
         if (seeds.Count == 0)
         {
-            Console.Error.WriteLine($"no seeds for '{target}' in {seedDir} (files named *.qcow2, *.vhdx, *.vmdk, *.vdi, *.btrfs)");
+            Console.Error.WriteLine($"no seeds for '{target}' in {seedDir} (files named *.qcow2, *.vhdx, *.vmdk, *.vdi, *.btrfs, *.fat)");
             return 2;
         }
         string work = Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath();

@@ -37,6 +37,18 @@ b crc32c
 b xxhash --csum xxhash
 b sha256 --csum sha256
 b node4k --nodesize 4096
+# FAT volumes (an ESP's file system) with long names, nested directories and a multi-cluster file.
+fat() { # name bits KiB [mkfs options]
+  local img="$out/$1.fat"; local bits=$2 kib=$3; shift 3
+  rm -f "$img"; mkfs.vfat -C -F "$bits" "$@" "$img" "$kib" >/dev/null
+  head -c 20000 /dev/urandom > "$tmp/loader"; printf 'configfile $prefix/grub.cfg\n' > "$tmp/cfg"
+  mmd -i "$img" ::/EFI ::/EFI/BOOT ::/EFI/debian
+  mcopy -i "$img" "$tmp/loader" ::/EFI/BOOT/BOOTX64.EFI
+  mcopy -i "$img" "$tmp/cfg" "::/EFI/debian/grub.cfg"
+  mcopy -i "$img" "$tmp/cfg" "::/EFI/debian/A long file name.cfg"
+}
+fat fat12 1024 12
+fat fat16 4096 16 -s 1
 # A VHDX with a log to replay (qemu-img never leaves one): made by the harness itself.
 dotnet run -c Release --project "$(dirname "$0")" -- logseed "$out/dynamic.vhdx" "$out/logged.vhdx"
 ls -la "$out"

@@ -36,5 +36,5 @@ internal static class ValidateCommand
     /// <summary>The validation every command runs (validate, and publish before it uploads).</summary>
     public static ImageValidationResult Validate(string image, ImageSettings values, Engine.Diagnostics.DiagnosticOptions options, string? report = null, string? sarif = null) =>
         ImageValidator.Validate(image, values.Text(SettingCatalog.ImageKind) == "DataDisk" ? ImageKind.DataDisk : ImageKind.OsDisk,
-            GuestValidationOptions.From(GuestPatchOptions.From(values)), options, report, sarif, docsBaseUri: values.Text(SettingCatalog.HelpBaseUri));
+            GuestValidationOptions.From(values), options, report, sarif, docsBaseUri: values.Text(SettingCatalog.HelpBaseUri));
 }

@@ -73,7 +73,16 @@ public static class SettingCatalog
         "`NVMe` makes NVMe readiness problems errors; empty: any controller")
     { Option = "--azure-disk-controller", Choices = ["", "SCSI", "NVMe"], DefaultDescription = "(any)" });
 
-    // Validate. MSBuild's own warning controls: the tool takes them as options on every step; they
+    // Validate.
+    public static readonly Setting HyperVGeneration = Define(new("HyperVGeneration", SettingShape.Property, SettingType.Choice, SettingStep.Validate,
+        "`V1` (BIOS) or `V2` (UEFI: GPT, an EFI system partition, `EFI/BOOT/BOOTX64.EFI`); empty: detected from the disk and reported (LIMG0530)")
+    { Option = "--hyperv-generation", Choices = ["", "V1", "V2"], DefaultDescription = "(detect)" });
+
+    public static readonly Setting AzureSecurityType = Define(new("AzureSecurityType", SettingShape.Property, SettingType.Choice, SettingStep.Validate,
+        "`TrustedLaunch`: the boot loader must be signed for Secure Boot through Microsoft's UEFI CA")
+    { Option = "--azure-security-type", Choices = ["", "Standard", "TrustedLaunch"], DefaultDescription = "Standard" });
+
+    // MSBuild's own warning controls: the tool takes them as options on every step; they
     // are listed so that a change reruns validation, whose report records the severities.
     public static readonly Setting NoWarn = Define(new("NoWarn", SettingShape.Property, SettingType.Text, SettingStep.Validate,
         "MSBuild's: warning codes to suppress; the JSON and SARIF reports follow it"));

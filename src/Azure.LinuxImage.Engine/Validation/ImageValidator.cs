@@ -3,6 +3,7 @@ using Azure.LinuxImage.Engine.Diagnostics;
 using Azure.LinuxImage.Engine.Disks.Vhd;
 using Azure.LinuxImage.Engine.Guest;
 using Azure.LinuxImage.Engine.IO;
+using Azure.LinuxImage.Engine.Validation.Boot;
 using Azure.LinuxImage.Engine.Validation.Guest;
 
 namespace Azure.LinuxImage.Engine.Validation;
@@ -68,6 +69,7 @@ public static class ImageValidator
         var outcomes = new List<RuleOutcome>(mounts.Diagnostics.Select(d =>
             new RuleOutcome("guest.mount", d.Code, d.Descriptor.Requirement, false, d.Severity, d.Message, d.File)));
         outcomes.AddRange(GuestValidator.Validate(mounts, options));
+        outcomes.AddRange(BootRules.Check(volume, image, mounts, options));
         return outcomes;
     }
 

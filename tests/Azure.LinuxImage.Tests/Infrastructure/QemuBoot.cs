@@ -5,7 +5,25 @@ namespace Azure.LinuxImage.Tests.Infrastructure;
 /// <summary>Boots a disk under qemu-system-x86_64 (TCG) with a file as serial port, until a text appears or time runs out.</summary>
 public static class QemuBoot
 {
-    public static string BootUntil(string disk, string format, string waitFor, TimeSpan timeout)
+    /// <summary>Boots under OVMF (UEFI, q35) with a fresh copy of its NVRAM variables: no boot entries, as a new Azure VM.</summary>
+    public static string BootUefiUntil(string disk, string format, string waitFor, TimeSpan timeout)
+    {
+        string vars = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "limg-ovmf-vars-" + Guid.NewGuid().ToString("N")[..8] + ".fd");
+        const string code = "/usr/share/OVMF/OVMF_CODE_4M.fd";
+        Assert.IsTrue(File.Exists(code), $"{code} is missing: install Debian's ovmf (scripts/install-test-deps.sh).");
+        File.Copy("/usr/share/OVMF/OVMF_VARS_4M.fd", vars);
+        try
+        {
+            return BootUntil(disk, format, waitFor, timeout,
+                ["-machine", "q35", "-drive", $"if=pflash,format=raw,readonly=on,file={code}", "-drive", $"if=pflash,format=raw,file={vars}"]);
+        }
+        finally
+        {
+            File.Delete(vars);
+        }
+    }
+
+    public static string BootUntil(string disk, string format, string waitFor, TimeSpan timeout, IEnumerable<string>? firmware = null)
     {
         string log = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "limg-serial-" + Guid.NewGuid().ToString("N")[..8] + ".log");
         var psi = new ProcessStartInfo(ExternalTool.Find("qemu-system-x86_64"))
@@ -15,8 +33,8 @@ public static class QemuBoot
             RedirectStandardError = true,
             RedirectStandardInput = true,
         };
-        foreach (string a in new[] { "-nographic", "-monitor", "none", "-serial", "file:" + log, "-m", "1024", "-smp", "2", "-no-reboot", "-nic", "none",
-                     "-drive", $"file={disk},format={format},snapshot=on" })
+        foreach (string a in (firmware ?? []).Concat(new[] { "-nographic", "-monitor", "none", "-serial", "file:" + log, "-m", "1024", "-smp", "2", "-no-reboot", "-nic", "none",
+                     "-drive", $"file={disk},format={format},snapshot=on" }))
         {
             psi.ArgumentList.Add(a);
         }

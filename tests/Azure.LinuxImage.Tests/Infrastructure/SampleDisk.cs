@@ -39,4 +39,28 @@ public static class SampleDisk
         }
         return disk;
     }
+
+    private static readonly Lazy<(string WithFallback, string WithoutFallback)> MadeUefi = new(MakeUefi, LazyThreadSafetyMode.ExecutionAndPublication);
+
+    /// <summary>The same root on a GPT disk for Generation 2: ESP with GRUB and EFI/BOOT/BOOTX64.EFI (scripts/make-uefi-sample-disk.sh).</summary>
+    public static string UefiPath => MadeUefi.Value.WithFallback;
+
+    /// <summary>The UEFI disk without the removable-media loader.</summary>
+    public static string UefiWithoutFallbackPath => MadeUefi.Value.WithoutFallback;
+
+    private static (string, string) MakeUefi()
+    {
+        string with = RepositoryPaths.Combine("samples", "disks", "debian-uefi.vhd");
+        string without = RepositoryPaths.Combine("samples", "disks", "debian-uefi-nofallback.vhd");
+        if (File.Exists(with) && File.Exists(without))
+        {
+            return (with, without);
+        }
+        var r = ExternalTool.Run("bash", [RepositoryPaths.Combine("scripts", "make-uefi-sample-disk.sh")], RepositoryPaths.Root, timeoutSeconds: 1800);
+        if (r.ExitCode != 0 || !File.Exists(with) || !File.Exists(without))
+        {
+            Assert.Fail("scripts/make-uefi-sample-disk.sh failed (it needs root and Debian's package mirror):\n" + r.All[^Math.Min(r.All.Length, 4000)..]);
+        }
+        return (with, without);
+    }
 }

@@ -20,14 +20,18 @@ public static partial class BootLoaderConfiguration
     private static readonly string[] LegacyCandidates =
         ["/boot/grub/grub.conf", "/boot/grub/menu.lst", "/etc/grub.conf"];
 
-    private static readonly string[] BlsDirectories = ["/boot/loader/entries", "/boot/efi/loader/entries"];
+    // systemd-boot reads Type #1 entries from the ESP, wherever fstab mounts it: /boot/efi, /efi or /boot itself.
+    private static readonly string[] BlsDirectories = ["/boot/loader/entries", "/boot/efi/loader/entries", "/efi/loader/entries"];
+
+    /// <summary>Where the EFI system partition's EFI/ directory appears in the guest tree (fstab: /boot/efi, /efi, /boot).</summary>
+    private static readonly string[] EspEfiDirectories = ["/boot/efi/EFI", "/efi/EFI", "/boot/EFI"];
 
     private const string DefaultGrub = "/etc/default/grub";
     private const string SuseBootloader = "/etc/sysconfig/bootloader";
     private const string KernelInstallCmdline = "/etc/kernel/cmdline";
 
     public static string LookedFor =>
-        string.Join(", ", GrubCfgCandidates.Concat(LegacyCandidates).Concat(BlsDirectories).Append("/boot/efi/EFI/*/grub.cfg"));
+        string.Join(", ", GrubCfgCandidates.Concat(LegacyCandidates).Concat(BlsDirectories).Concat(EspEfiDirectories.Select(d => d + "/*/grub.cfg")));
 
     /// <summary>Every boot configuration file present, each once (links to the same file collapse).</summary>
     private static IEnumerable<(string Path, BootEntrySource Kind)> Files(IGuestFileSystem fs)
@@ -72,10 +76,15 @@ public static partial class BootLoaderConfiguration
         }
     }
 
+    /// <summary>
+    /// A file in every vendor directory of the ESP (EFI/redhat/grubenv, EFI/debian/grub.cfg, ...).
+    /// A Debian, Ubuntu, SUSE or Fedora 34+ grub.cfg there is a stub that loads the real one
+    /// (configfile / source): it has no kernel line, so patching leaves it as it is.
+    /// </summary>
     private static IEnumerable<string> EfiFiles(IGuestFileSystem fs, string name) =>
-        GuestFiles.List(fs, "/boot/efi/EFI")
+        EspEfiDirectories.SelectMany(root => GuestFiles.List(fs, root)
             .Where(e => e.Kind == GuestFileKind.Directory)
-            .Select(e => GuestPath.Combine("/boot/efi/EFI", GuestPath.GetFileName(e.Path) + "/" + name))
+            .Select(e => GuestPath.Combine(root, GuestPath.GetFileName(e.Path) + "/" + name)))
             .OrderBy(p => p, StringComparer.Ordinal);
 
     /// <summary>Every command line, with $kernelopts in BLS entries expanded from grubenv as GRUB does.</summary>

@@ -41,7 +41,9 @@ public static class GuestPatcher
             step = "the kernel command line";
             var kernels = HyperVInitramfs.FindKernels(staged);
             var newest = kernels.Count > 0 ? kernels[^1].Parsed : null;
-            var edit = new KernelParameterEdit(options.KernelParameters, options.RemoveKernelParameters,
+            var architecture = Validation.Boot.BootRules.GuestArchitecture(staged, kernels);
+            var edit = new KernelParameterEdit(Validation.Boot.BootRules.ForArchitecture(options.KernelParameters, architecture),
+                Validation.Boot.BootRules.RemoveForArchitecture(options.RemoveKernelParameters, architecture),
                 kernel => (kernel ?? newest) is { NeedsNumaOff: true } ? ["numa=off"] : []);
             actions.AddRange(BootLoaderConfiguration.Patch(staged, edit, newest));
 

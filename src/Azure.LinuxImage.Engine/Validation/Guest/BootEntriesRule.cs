@@ -16,14 +16,17 @@ public sealed class BootEntriesRule : IGuestRule
         var patch = context.Options.Patch;
         BootLoaderConfiguration.EnsureReadable(context.FileSystem);
         var entries = BootLoaderConfiguration.ReadEntries(context.FileSystem);
-        var removeNames = new KernelParameterEdit(patch.KernelParameters, patch.RemoveKernelParameters).RemoveNames.ToList();
+        // The same parameters the patch step wrote: on Arm64 the console ones name the PL011 UART.
+        var architecture = Boot.BootRules.GuestArchitecture(context.FileSystem, context.Kernels);
+        var parameters = Boot.BootRules.ForArchitecture(patch.KernelParameters, architecture);
+        var removeNames = new KernelParameterEdit(parameters, Boot.BootRules.RemoveForArchitecture(patch.RemoveKernelParameters, architecture)).RemoveNames.ToList();
         foreach (var entry in entries)
         {
             bool failed = false;
             string where = BootLoaderConfiguration.Describe(entry);
             if (entry.Description != "GRUB_CMDLINE_LINUX_DEFAULT")
             {
-                foreach (string parameter in patch.KernelParameters.Where(p => !KernelCommandLine.Has(entry.Parameters, p)))
+                foreach (string parameter in parameters.Where(p => !KernelCommandLine.Has(entry.Parameters, p)))
                 {
                     failed = true;
                     yield return RuleOutcome.Fail("R12.kernel-cmdline", DiagnosticCatalog.KernelParameterMissing, entry.File, where, entry.File, parameter);

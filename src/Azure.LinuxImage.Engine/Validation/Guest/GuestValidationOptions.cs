@@ -1,4 +1,6 @@
 using Azure.LinuxImage.Engine.Guest.Patching;
+using Azure.LinuxImage.Engine.Settings;
+using Azure.LinuxImage.Engine.Validation.Boot;
 
 namespace Azure.LinuxImage.Engine.Validation.Guest;
 
@@ -13,5 +15,26 @@ public sealed record GuestValidationOptions
     /// <summary>From the disk layer: swap partitions on the OS disk (e.g. "partition 3 (Linux swap)").</summary>
     public IReadOnlyList<string> SwapPartitions { get; init; } = [];
 
+    /// <summary>HyperVGeneration: V1, V2, or Detect (reported, LIMG0530).</summary>
+    public HyperVGeneration HyperVGeneration { get; init; }
+
+    /// <summary>AzureSecurityType: TrustedLaunch checks the loader's Secure Boot signature.</summary>
+    public AzureSecurityType AzureSecurityType { get; init; }
+
     public static GuestValidationOptions From(GuestPatchOptions patch) => new() { Patch = patch };
+
+    /// <summary>The project's settings (the catalog's defaults where it says nothing): what patch applied and what validation checks.</summary>
+    public static GuestValidationOptions From(ImageSettings settings) => new()
+    {
+        Patch = GuestPatchOptions.From(settings),
+        HyperVGeneration = settings.Text(SettingCatalog.HyperVGeneration)?.ToUpperInvariant() switch
+        {
+            "V1" => HyperVGeneration.V1,
+            "V2" => HyperVGeneration.V2,
+            _ => HyperVGeneration.Detect,
+        },
+        AzureSecurityType = string.Equals(settings.Text(SettingCatalog.AzureSecurityType), "TrustedLaunch", StringComparison.OrdinalIgnoreCase)
+            ? AzureSecurityType.TrustedLaunch
+            : AzureSecurityType.Standard,
+    };
 }
