@@ -1,3 +1,4 @@
+using Azure.LinuxImage.Engine.Diagnostics;
 using Azure.LinuxImage.Engine.Settings;
 using Azure.LinuxImage.Tests.Infrastructure;
 
@@ -99,9 +100,11 @@ public sealed class SettingsWalkTests
                 SettingType.Integer => (long.Parse(s.DefaultValue ?? "1", System.Globalization.CultureInfo.InvariantCulture) + 1).ToString(System.Globalization.CultureInfo.InvariantCulture),
                 SettingType.Choice => s.Choices.First(c => c.Length > 0 && !string.Equals(c, s.DefaultValue, StringComparison.OrdinalIgnoreCase)),
                 SettingType.Uri => "https://docs.example/walk/",
-                // MSBuild reads TreatWarningsAsErrors as a boolean.
-                _ when s == SettingCatalog.TreatWarningsAsErrors => "false",
-                _ when s == SettingCatalog.NoWarn || s == SettingCatalog.WarningsAsErrors || s == SettingCatalog.WarningsNotAsErrors => "LIMG9999",
+                // MSBuild reads TreatWarningsAsErrors as a boolean (the .NET SDK defaults it to false);
+                // WarningsNotAsErrors, changed before it, keeps every warning a warning so the build still passes.
+                _ when s == SettingCatalog.TreatWarningsAsErrors => "true",
+                _ when s == SettingCatalog.WarningsNotAsErrors => string.Join(';', DiagnosticCatalog.All.Where(d => d.DefaultSeverity == DiagnosticSeverity.Warning).Select(d => d.Code)),
+                _ when s == SettingCatalog.NoWarn || s == SettingCatalog.WarningsAsErrors => "LIMG9999",
                 _ => "limgwalk",
             },
         };
