@@ -38,6 +38,8 @@ public sealed record Diagnostic(DiagnosticDescriptor Descriptor, DiagnosticSever
             return $"{Code}: {Message}";
         }
         string origin = string.IsNullOrEmpty(File) ? "linuximage" : Line > 0 ? $"{File}({Line},{Math.Max(Column, 1)})" : File!;
-        return $"{origin}: {category} {Code}: {Message} [{Descriptor.Requirement}]";
+        // The requirement it enforces (docs/requirements.md), when it enforces one.
+        string requirement = Descriptor.Requirement == "-" ? string.Empty : $" [{Descriptor.Requirement}]";
+        return $"{origin}: {category} {Code}: {Message}{requirement}";
     }
 }

@@ -12,7 +12,7 @@ namespace Azure.LinuxImage.Engine.Validation;
 /// documentation address of the LinuxImageHelpBaseUri setting. Severities are the ones after NoWarn /
 /// WarningsAsErrors; suppressed failures are left out.
 /// </summary>
-public static class SarifWriter
+public static partial class SarifWriter
 {
     public const string HostBase = "HOST";
     public const string GuestBase = "GUEST";
@@ -106,6 +106,20 @@ public static class SarifWriter
                 json.WriteString("uri", string.Join('/', relative.Split('/').Select(Uri.EscapeDataString)));
                 json.WriteString("uriBaseId", onHost ? HostBase : GuestBase);
                 json.WriteEndObject();
+                // A region, as SARIF consumers expect one (SARIF2017): the whole image, or the line a
+                // guest rule names; a finding about a whole guest file points at its first line.
+                json.WriteStartObject("region");
+                if (onHost)
+                {
+                    json.WriteNumber("byteOffset", 0);
+                    json.WriteNumber("byteLength", new FileInfo(image!).Length);
+                }
+                else
+                {
+                    var line = LineInMessage().Match(outcome.Message);
+                    json.WriteNumber("startLine", line.Success ? int.Parse(line.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : 1);
+                }
+                json.WriteEndObject();
                 json.WriteEndObject();
                 json.WriteEndObject();
                 json.WriteEndArray();
@@ -122,6 +136,9 @@ public static class SarifWriter
         json.WriteEndArray();
         json.WriteEndObject();
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"\bline (\d{1,7})\b")]
+    private static partial System.Text.RegularExpressions.Regex LineInMessage();
 
     /// <summary>SARIF asks for messages that are whole sentences (SARIF2001).</summary>
     private static string Sentence(string text)

@@ -31,11 +31,11 @@ public sealed class SdkSettingsTests
 
         Assert.AreNotEqual(0, build.ExitCode, build.Output);
         // Line numbers of the project written above: <Project> is line 1.
-        StringAssert.Contains(build.Output, $"{project.ProjectPath}(5,");
+        StringAssert.Contains(build.Output, $"{project.ProjectPath}(5,6): error LIMG0030");
         StringAssert.Contains(build.Output, "error LIMG0030: The ImageSizeMiB value 'abc' is not valid");
-        StringAssert.Contains(build.Output, $"{project.ProjectPath}(9,");
+        StringAssert.Contains(build.Output, $"{project.ProjectPath}(8,6): error LIMG0031");
         StringAssert.Contains(build.Output, "error LIMG0031: The WaagentSetting item 'ResourceDisk.SwapSizeMB' has no Value");
-        StringAssert.Contains(build.Output, $"{project.ProjectPath}(10,");
+        StringAssert.Contains(build.Output, $"{project.ProjectPath}(9,6): error LIMG0032");
         StringAssert.Contains(build.Output, "error LIMG0032: The WaagentSetting item 'ResourceDisk.Format=n'");
         Assert.DoesNotContain("MSB6006", build.Output, "no bare 'exited with code 1'");
         Assert.DoesNotContain("Usage:", build.Output, "no help text");
@@ -215,7 +215,7 @@ public sealed class SdkSettingsTests
     private static void AssertSarifValid(ImageProject project, string sarif)
     {
         string output = project[Path.GetFileName(sarif) + ".validation.sarif"];
-        var run = ExternalTool.Run(ExternalTool.Find("sarif-multitool"), ["validate", sarif, "--output", output, "--force", "--level", "Error", "Warning"]);
+        var run = ExternalTool.Run(ExternalTool.Find("sarif-multitool"), ["validate", sarif, "--output", output, "--log", "ForceOverwrite", "--level", "Error", "Warning"]);
         Assert.IsTrue(File.Exists(output), run.All);
         using var json = JsonDocument.Parse(File.ReadAllText(output));
         var problems = json.RootElement.GetProperty("runs")[0].GetProperty("results").EnumerateArray()

@@ -1,3 +1,4 @@
+using Azure.LinuxImage.Engine.Diagnostics;
 using Azure.LinuxImage.Engine.Settings;
 using Azure.LinuxImage.Tests.Infrastructure;
 
@@ -32,7 +33,8 @@ public sealed class SettingsWalkTests
         {
             values[setting] = Changed(setting);
             Write(project, values);
-            var build = project.Build();
+            // Restored by the first build: the walk's time is the steps', not NuGet's.
+            var build = project.Build("--no-restore");
             Assert.AreEqual(0, build.ExitCode, $"{setting.Name}={values[setting]}:\n{build.Output}");
             int from = (int)setting.Step;
             for (int i = 0; i < Steps.Length; i++)
@@ -51,7 +53,7 @@ public sealed class SettingsWalkTests
             values[setting] = Changed(setting);
         }
         Write(project, values);
-        var publishOnly = project.Build();
+        var publishOnly = project.Build("--no-restore");
         Assert.AreEqual(0, publishOnly.ExitCode, publishOnly.Output);
         foreach (string step in Steps)
         {
@@ -70,7 +72,7 @@ public sealed class SettingsWalkTests
             values[setting] = value!;
         }
         Write(project, values);
-        var refused = project.Build("-t:Rebuild");
+        var refused = project.Build("-t:Rebuild", "--no-restore");
         Assert.AreNotEqual(0, refused.ExitCode, refused.Output);
         var missing = invalid.Where(p => !refused.Output.Split('\n').Any(l => l.Contains("error LIMG003", StringComparison.Ordinal) && l.Contains(p.Setting.Name, StringComparison.Ordinal)))
             .Select(p => $"{p.Setting.Name}={p.Value}").ToList();
@@ -90,7 +92,7 @@ public sealed class SettingsWalkTests
         }
         return s.Shape switch
         {
-            SettingShape.Item => "limg.walk=1",
+            SettingShape.Item => $"limg.{s.Name.ToLowerInvariant()}=1",
             SettingShape.KeyValueItem => "Limg.Walk=1",
             _ => s.Type switch
             {
@@ -98,9 +100,11 @@ public sealed class SettingsWalkTests
                 SettingType.Integer => (long.Parse(s.DefaultValue ?? "1", System.Globalization.CultureInfo.InvariantCulture) + 1).ToString(System.Globalization.CultureInfo.InvariantCulture),
                 SettingType.Choice => s.Choices.First(c => c.Length > 0 && !string.Equals(c, s.DefaultValue, StringComparison.OrdinalIgnoreCase)),
                 SettingType.Uri => "https://docs.example/walk/",
-                // MSBuild reads TreatWarningsAsErrors as a boolean.
-                _ when s == SettingCatalog.TreatWarningsAsErrors => "false",
-                _ when s == SettingCatalog.NoWarn || s == SettingCatalog.WarningsAsErrors || s == SettingCatalog.WarningsNotAsErrors => "LIMG9999",
+                // MSBuild reads TreatWarningsAsErrors as a boolean (the .NET SDK defaults it to false);
+                // WarningsNotAsErrors, changed before it, keeps every warning a warning so the build still passes.
+                _ when s == SettingCatalog.TreatWarningsAsErrors => "true",
+                _ when s == SettingCatalog.WarningsNotAsErrors => string.Join(';', DiagnosticCatalog.All.Where(d => d.DefaultSeverity == DiagnosticSeverity.Warning).Select(d => d.Code)),
+                _ when s == SettingCatalog.NoWarn || s == SettingCatalog.WarningsAsErrors => "LIMG9999",
                 _ => "limgwalk",
             },
         };
