@@ -232,6 +232,21 @@ public static class HyperVInitramfs
         return $"{initramfsPath}: {string.Join(", ", toAdd)} {placement} (loaded early through {how})";
     }
 
+    private static byte[]? TryAppendInPlace(byte[] original, InitramfsSegment last, byte[] archive, out string placement)
+    {
+        try
+        {
+            return InitramfsAppender.TryAppend(original, last, archive, out placement);
+        }
+        catch (InvalidDataException)
+        {
+            // The reader has already decoded this segment and checked it: what the block-level
+            // decoder refuses, recompressing the whole segment still handles.
+            placement = string.Empty;
+            return null;
+        }
+    }
+
     /// <summary>
     /// Adds the members to the last archive of the last segment, recompressed as it was: tools
     /// such as lsinitramfs, lsinitrd and unmkinitramfs read one compressed stream holding one
@@ -252,13 +267,17 @@ public static class HyperVInitramfs
         {
             compression = InitramfsCompression.Gzip;
         }
+        byte[] archive = CpioNewc.Write(stamped, firstInode);
+        if (compression == last.Compression && TryAppendInPlace(original, last, archive, out placement) is { } appendedInPlace)
+        {
+            return appendedInPlace;
+        }
         if (InitramfsCompressor.CanCompress(compression))
         {
-            byte[] plain = last.Plain ?? original.AsSpan((int)last.Offset, (int)last.Length).ToArray();
-            byte[] members = CpioNewc.Write(stamped, firstInode);
+            byte[] plain = InitramfsReader.DecompressSegment(original, last);
             using var merged = new MemoryStream();
-            merged.Write(plain, 0, last.LastTrailerOffset);
-            merged.Write(members);
+            merged.Write(plain, 0, checked((int)last.LastTrailerOffset));
+            merged.Write(archive);
             while (merged.Length % 4 != 0)
             {
                 merged.WriteByte(0);
@@ -274,7 +293,7 @@ public static class HyperVInitramfs
                     : $"added to its {last.Compression.ToString().ToLowerInvariant()} archive (recompressed with gzip, which the kernel reads; the SDK has no {last.Compression.ToString().ToLowerInvariant()} encoder)";
             return result;
         }
-        byte[] appended = CpioNewc.Write(stamped, firstInode);
+        byte[] appended = archive;
         int padding = (4 - (original.Length % 4)) % 4;
         byte[] patched = new byte[original.Length + padding + appended.Length];
         original.CopyTo(patched, 0);
