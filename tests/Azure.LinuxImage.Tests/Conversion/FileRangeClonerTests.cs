@@ -47,12 +47,12 @@ public sealed class FileRangeClonerTests
     }
 
     [TestMethod]
-    [DataRow("raw")]
-    [DataRow("vpc")]
-    [DataRow("qcow2")]
-    [DataRow("vdi")]
-    [DataRow("qcow2-compressed")]
-    public void On_xfs_with_reflink_plain_data_is_shared_with_the_source_and_the_image_is_exact(string format)
+    [DataRow("raw", true)]
+    [DataRow("vpc", true)]
+    [DataRow("qcow2", true)]
+    // qemu-img places a small VDI's data 512-aligned, not block-aligned: copied in the kernel instead.
+    [DataRow("vdi", false)]
+    public void On_xfs_with_reflink_plain_data_is_shared_with_the_source_and_the_image_is_exact(string format, bool shared)
     {
         using var tmp = new TempDir("clone-xfs");
         string mount = tmp["mnt"];
@@ -66,14 +66,7 @@ public sealed class FileRangeClonerTests
             var result = FixedVhdConverter.Convert(new ConvertOptions(source, output));
             Sh($"qemu-img compare -f raw -F vpc {raw} {output}");
             string frag = Sh($"filefrag -v {output}");
-            if (format == "qcow2-compressed")
-            {
-                Assert.DoesNotContain("shared", frag, "compressed clusters cannot be shared");
-            }
-            else
-            {
-                StringAssert.Contains(frag, "shared", frag);
-            }
+            Assert.AreEqual(shared, frag.Contains("shared", StringComparison.Ordinal), frag);
             Assert.IsGreaterThanOrEqualTo(40L << 20, result.DataBytesWritten);
         }
         finally
@@ -84,6 +77,7 @@ public sealed class FileRangeClonerTests
 
     [TestMethod]
     [DataRow("qcow2")]
+    [DataRow("qcow2-compressed")]
     [DataRow("raw")]
     public void Where_extents_cannot_be_shared_the_kernel_copies_and_the_image_is_exact(string format)
     {
