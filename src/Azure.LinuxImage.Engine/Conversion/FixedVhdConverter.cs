@@ -167,6 +167,8 @@ public static class FixedVhdConverter
 
         long read = 0;
         var lastReport = Environment.TickCount64;
+        // Plain data ranges are cloned (reflink) or copied in the kernel where the file system can.
+        var cloner = FileRangeCloner.TryCreate(source, output);
         try
         {
             foreach (var extent in extents)
@@ -177,9 +179,12 @@ public static class FixedVhdConverter
                     // Chunks aligned to the chunk size keep reads and writes on block boundaries.
                     long chunkEnd = Math.Min(extent.End, ((at / ChunkSize) + 1) * ChunkSize);
                     int length = (int)(chunkEnd - at);
-                    byte[] buffer = free.Reader.ReadAsync(stop.Token).AsTask().GetAwaiter().GetResult();
-                    source.ReadAt(at, buffer.AsSpan(0, length));
-                    channel.Writer.WriteAsync((buffer, at, length), stop.Token).AsTask().GetAwaiter().GetResult();
+                    if (cloner?.TryTransfer(at, length) != true)
+                    {
+                        byte[] buffer = free.Reader.ReadAsync(stop.Token).AsTask().GetAwaiter().GetResult();
+                        source.ReadAt(at, buffer.AsSpan(0, length));
+                        channel.Writer.WriteAsync((buffer, at, length), stop.Token).AsTask().GetAwaiter().GetResult();
+                    }
                     read += length;
                     at = chunkEnd;
                     if (progress is not null && Environment.TickCount64 - lastReport >= 1000)
@@ -209,7 +214,7 @@ public static class FixedVhdConverter
         }
         channel.Writer.TryComplete();
         writer.GetAwaiter().GetResult();
-        return (read, written);
+        return (read, written + (cloner?.Cloned ?? 0) + (cloner?.Copied ?? 0));
     }
 
     private static long WriteNonZero(SafeFileHandle output, ReadOnlySpan<byte> data, long offset)

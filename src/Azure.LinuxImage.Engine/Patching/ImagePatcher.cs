@@ -16,6 +16,8 @@ public static class ImagePatcher
 {
     public static ImagePatchResult Patch(string imagePath, string journalPath, GuestPatchOptions options)
     {
+        // Per-part results are kept next to the journal, in the build's intermediate folder.
+        string cacheDirectory = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(journalPath))!, "patch-cache");
         var actions = new List<string>();
         var diagnostics = new List<Diagnostic>();
         string image = Path.GetFullPath(imagePath);
@@ -31,7 +33,7 @@ public static class ImagePatcher
                 var now = new DateTimeOffset(Conversion.FixedVhdConverter.BuildTimestamp());
                 mounts.Clock = () => now;
                 diagnostics.AddRange(mounts.Diagnostics);
-                var result = GuestPatcher.Patch(mounts, options);
+                var result = GuestPatcher.Patch(mounts, options, cacheDirectory);
                 actions.Add($"guest: {result.Distribution.PrettyName} ({result.Distribution.Family}, {result.Distribution.InitramfsGenerator})");
                 actions.AddRange(result.Actions);
                 diagnostics.AddRange(result.Diagnostics);

@@ -39,6 +39,9 @@ public sealed class RawDiskImage : IDiskImage
 
     public IReadOnlyList<string> Files => [file.Path];
 
+    /// <summary>The file that holds the disk byte for byte (for cloning its ranges).</summary>
+    internal SourceFile File => file;
+
     public void ReadAt(long offset, Span<byte> buffer)
     {
         this.CheckRange(offset, buffer.Length);

@@ -43,16 +43,35 @@ public static class CpioNewc
         ReadArchive(data, entries, keepData, out _);
 
     /// <summary>As above; <paramref name="trailerOffset"/> is where the trailer member's header starts.</summary>
-    public static int ReadArchive(ReadOnlySpan<byte> data, List<CpioEntry> entries, Func<string, bool>? keepData, out int trailerOffset)
+    public static unsafe int ReadArchive(ReadOnlySpan<byte> data, List<CpioEntry> entries, Func<string, bool>? keepData, out int trailerOffset)
     {
-        int offset = 0;
+        fixed (byte* p = data)
+        {
+            using var stream = new UnmanagedMemoryStream(p, data.Length);
+            var reader = new CpioStreamReader(stream);
+            trailerOffset = (int)ReadArchive(reader, entries, keepData);
+            return (int)reader.Position;
+        }
+    }
+
+    /// <summary>
+    /// Reads one archive from a stream, up to and including its trailer and the trailer's padding
+    /// (as far as the stream has it). Member data is skipped unless <paramref name="keepData"/>
+    /// wants it, so an archive of any size is read in constant memory. Returns the stream offset
+    /// at which the trailer member's header starts.
+    /// </summary>
+    internal static long ReadArchive(CpioStreamReader reader, List<CpioEntry> entries, Func<string, bool>? keepData)
+    {
+        long start = reader.Position;
+        long Pad(long at) => (4 - ((at - start) & 3)) & 3;
         while (true)
         {
-            if (data.Length - offset < HeaderSize)
+            long offset = reader.Position - start;
+            if (!reader.Ensure(HeaderSize))
             {
                 throw new InvalidDataException($"cpio archive ends without a trailer at offset {offset}");
             }
-            var header = data.Slice(offset, HeaderSize);
+            var header = reader.Peek(HeaderSize);
             if (!StartsWithMagic(header))
             {
                 throw new InvalidDataException($"bad cpio magic at offset {offset}");
@@ -67,26 +86,32 @@ public static class CpioNewc
             {
                 throw new InvalidDataException($"bad cpio name size {nameSize} at offset {offset}");
             }
-            int nameStart = offset + HeaderSize;
-            if (nameStart + nameSize > data.Length)
+            reader.Advance(HeaderSize);
+            if (!reader.Ensure(nameSize))
             {
                 throw new InvalidDataException("cpio name runs past the end");
             }
-            string name = Encoding.UTF8.GetString(data.Slice(nameStart, nameSize - 1));
-            int dataStart = Align4(nameStart + nameSize);
-            if (dataStart + fileSize > data.Length)
+            string name = Encoding.UTF8.GetString(reader.Peek(nameSize - 1));
+            reader.Advance(nameSize);
+            if (!reader.Skip(Pad(reader.Position)))
             {
                 throw new InvalidDataException($"cpio member '{name}' runs past the end");
             }
-            int next = Align4(dataStart + (int)fileSize);
             if (name == Trailer)
             {
-                trailerOffset = offset;
-                return Math.Min(next, data.Length);
+                if (reader.Skip(fileSize))
+                {
+                    reader.Skip(Pad(reader.Position));
+                }
+                return start + offset;
             }
             bool keep = (mode & CpioEntry.TypeMask) == CpioEntry.SymlinkType || keepData is null || keepData(name);
-            entries.Add(new CpioEntry(name, mode, uid, gid, mtime, keep ? data.Slice(dataStart, (int)fileSize).ToArray() : []));
-            offset = next;
+            byte[] content = keep ? reader.ReadBytes(fileSize) : [];
+            if ((keep && content.LongLength != fileSize) || (!keep && !reader.Skip(fileSize)) || !reader.Skip(Pad(reader.Position)))
+            {
+                throw new InvalidDataException($"cpio member '{name}' runs past the end");
+            }
+            entries.Add(new CpioEntry(name, mode, uid, gid, mtime, content));
         }
     }
 
@@ -138,6 +163,103 @@ public static class CpioNewc
         while (stream.Length % 4 != 0)
         {
             stream.WriteByte(0);
+        }
+    }
+}
+
+/// <summary>Buffered forward reading of a (decompressing) stream, with the offset of what comes next.</summary>
+internal sealed class CpioStreamReader(Stream stream)
+{
+    private readonly byte[] buffer = new byte[64 * 1024];
+    private int start;
+    private int end;
+
+    /// <summary>The stream offset of the next unread byte.</summary>
+    public long Position { get; private set; }
+
+    /// <summary>Buffers at least <paramref name="count"/> bytes (at most the buffer's size); false when the stream ends first.</summary>
+    public bool Ensure(int count)
+    {
+        if (end - start >= count)
+        {
+            return true;
+        }
+        if (start > 0)
+        {
+            Buffer.BlockCopy(buffer, start, buffer, 0, end - start);
+            end -= start;
+            start = 0;
+        }
+        while (end < count)
+        {
+            int n = stream.Read(buffer, end, buffer.Length - end);
+            if (n == 0)
+            {
+                return false;
+            }
+            end += n;
+        }
+        return true;
+    }
+
+    public ReadOnlySpan<byte> Peek(int count) => buffer.AsSpan(start, count);
+
+    public void Advance(int count)
+    {
+        start += count;
+        Position += count;
+    }
+
+    /// <summary>Skips <paramref name="count"/> bytes; false when the stream ends first.</summary>
+    public bool Skip(long count)
+    {
+        while (count > 0)
+        {
+            if (start == end && !Ensure(1))
+            {
+                return false;
+            }
+            int n = (int)Math.Min(count, end - start);
+            Advance(n);
+            count -= n;
+        }
+        return true;
+    }
+
+    /// <summary>Up to <paramref name="count"/> bytes: fewer only when the stream ends. Memory grows with what is read, not with the count.</summary>
+    public byte[] ReadBytes(long count)
+    {
+        using var output = new MemoryStream((int)Math.Min(count, 1 << 20));
+        while (count > 0)
+        {
+            if (start == end && !Ensure(1))
+            {
+                break;
+            }
+            int n = (int)Math.Min(count, end - start);
+            output.Write(buffer, start, n);
+            Advance(n);
+            count -= n;
+        }
+        return output.ToArray();
+    }
+
+    /// <summary>Skips zero padding; false when the stream ends.</summary>
+    public bool SkipZeros()
+    {
+        while (true)
+        {
+            if (start == end && !Ensure(1))
+            {
+                return false;
+            }
+            int nonZero = buffer.AsSpan(start, end - start).IndexOfAnyExcept((byte)0);
+            if (nonZero >= 0)
+            {
+                Advance(nonZero);
+                return true;
+            }
+            Advance(end - start);
         }
     }
 }

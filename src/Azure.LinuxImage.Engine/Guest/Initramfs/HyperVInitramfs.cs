@@ -53,6 +53,11 @@ public static class HyperVInitramfs
     public static InitramfsImage ReadImage(IGuestFileSystem fs, string path, Func<string, bool>? keepData = null)
     {
         byte[] data = GuestFiles.TryReadBytes(fs, path) ?? throw new LinuxImageException(DiagnosticCatalog.InitramfsUnreadable, path, path, "it does not exist");
+        return Parse(data, path, keepData);
+    }
+
+    private static InitramfsImage Parse(byte[] data, string path, Func<string, bool>? keepData)
+    {
         try
         {
             return InitramfsReader.Read(data, keepData ?? (_ => false));
@@ -124,10 +129,40 @@ public static class HyperVInitramfs
     /// Appends the missing drivers to one initramfs. Returns a log line, or null when nothing was
     /// missing. Throws <see cref="LinuxImageException"/> (nothing written) when it cannot be done.
     /// </summary>
-    public static string? AppendDrivers(IGuestFileSystem fs, string initramfsPath, KernelModules modules, InitramfsGenerator generator, IReadOnlyList<string> drivers)
+    /// <param name="cache">Results of earlier builds, by their inputs (see <see cref="InitramfsPatchCache"/>).</param>
+    public static string? AppendDrivers(IGuestFileSystem fs, string initramfsPath, KernelModules modules, InitramfsGenerator generator, IReadOnlyList<string> drivers, InitramfsPatchCache? cache = null)
     {
         byte[] original = GuestFiles.TryReadBytes(fs, initramfsPath) ?? throw new LinuxImageException(DiagnosticCatalog.InitramfsUnreadable, initramfsPath, initramfsPath, "it does not exist");
-        var image = ReadImage(fs, initramfsPath, KeepForMerge);
+        string target = GuestFiles.Resolve(fs, initramfsPath) ?? initramfsPath;
+        string? key = cache is null ? null : InitramfsPatchCache.Key(original, modules, generator, drivers, path => GuestFiles.TryReadBytes(fs, path));
+        if (key is not null && cache!.TryGet(key) is { } hit && hit.KeptPrefix >= 0 && hit.KeptPrefix <= original.Length)
+        {
+            if (hit.Log is not null)
+            {
+                byte[] cached = new byte[hit.KeptPrefix + hit.Tail.Length];
+                original.AsSpan(0, (int)hit.KeptPrefix).CopyTo(cached);
+                hit.Tail.CopyTo(cached, (int)hit.KeptPrefix);
+                fs.WriteFile(target, cached);
+            }
+            return hit.Log;
+        }
+        string? log = AppendDrivers(fs, initramfsPath, original, modules, generator, drivers, out byte[]? patched);
+        if (key is not null)
+        {
+            int kept = patched is null ? 0 : original.AsSpan().CommonPrefixLength(patched);
+            cache!.Put(key, new InitramfsPatchCache.Entry(kept, patched is null ? [] : patched[kept..], log));
+        }
+        if (patched is not null)
+        {
+            fs.WriteFile(target, patched);
+        }
+        return log;
+    }
+
+    private static string? AppendDrivers(IGuestFileSystem fs, string initramfsPath, byte[] original, KernelModules modules, InitramfsGenerator generator, IReadOnlyList<string> drivers, out byte[]? patched)
+    {
+        patched = null;
+        var image = Parse(original, initramfsPath, KeepForMerge);
         var missing = MissingDrivers(image, modules, drivers);
         if (missing.Count == 0)
         {
@@ -227,9 +262,23 @@ public static class HyperVInitramfs
             how = "rd.driver.pre in etc/cmdline.d and etc/modules-load.d";
         }
 
-        byte[] patched = Rebuild(original, image, entries, modules.ConfigOption("CONFIG_RD_GZIP") == 'y', out string placement);
-        fs.WriteFile(GuestFiles.Resolve(fs, initramfsPath) ?? initramfsPath, patched);
+        patched = Rebuild(original, image, entries, modules.ConfigOption("CONFIG_RD_GZIP") == 'y', out string placement);
         return $"{initramfsPath}: {string.Join(", ", toAdd)} {placement} (loaded early through {how})";
+    }
+
+    private static byte[]? TryAppendInPlace(byte[] original, InitramfsSegment last, byte[] archive, out string placement)
+    {
+        try
+        {
+            return InitramfsAppender.TryAppend(original, last, archive, out placement);
+        }
+        catch (InvalidDataException)
+        {
+            // The reader has already decoded this segment and checked it: what the block-level
+            // decoder refuses, recompressing the whole segment still handles.
+            placement = string.Empty;
+            return null;
+        }
     }
 
     /// <summary>
@@ -252,13 +301,17 @@ public static class HyperVInitramfs
         {
             compression = InitramfsCompression.Gzip;
         }
+        byte[] archive = CpioNewc.Write(stamped, firstInode);
+        if (compression == last.Compression && TryAppendInPlace(original, last, archive, out placement) is { } appendedInPlace)
+        {
+            return appendedInPlace;
+        }
         if (InitramfsCompressor.CanCompress(compression))
         {
-            byte[] plain = last.Plain ?? original.AsSpan((int)last.Offset, (int)last.Length).ToArray();
-            byte[] members = CpioNewc.Write(stamped, firstInode);
+            byte[] plain = InitramfsReader.DecompressSegment(original, last);
             using var merged = new MemoryStream();
-            merged.Write(plain, 0, last.LastTrailerOffset);
-            merged.Write(members);
+            merged.Write(plain, 0, checked((int)last.LastTrailerOffset));
+            merged.Write(archive);
             while (merged.Length % 4 != 0)
             {
                 merged.WriteByte(0);
@@ -274,7 +327,7 @@ public static class HyperVInitramfs
                     : $"added to its {last.Compression.ToString().ToLowerInvariant()} archive (recompressed with gzip, which the kernel reads; the SDK has no {last.Compression.ToString().ToLowerInvariant()} encoder)";
             return result;
         }
-        byte[] appended = CpioNewc.Write(stamped, firstInode);
+        byte[] appended = archive;
         int padding = (4 - (original.Length % 4)) % 4;
         byte[] patched = new byte[original.Length + padding + appended.Length];
         original.CopyTo(patched, 0);

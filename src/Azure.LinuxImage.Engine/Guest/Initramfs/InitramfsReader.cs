@@ -16,11 +16,8 @@ public enum InitramfsCompression
 
 public sealed record InitramfsSegment(long Offset, long Length, InitramfsCompression Compression, int EntryCount)
 {
-    /// <summary>The segment's cpio bytes (decompressed when it is compressed).</summary>
-    internal byte[]? Plain { get; init; }
-
-    /// <summary>Where, in <see cref="Plain"/>, the last archive's trailer member starts.</summary>
-    internal int LastTrailerOffset { get; init; }
+    /// <summary>Where, in the segment's cpio bytes (decompressed when it is compressed), the last archive's trailer member starts.</summary>
+    internal long LastTrailerOffset { get; init; }
 }
 
 /// <summary>
@@ -81,35 +78,22 @@ public static class InitramfsReader
             var compression = Identify(rest);
             int before = entries.Count;
             int length;
-            byte[]? plainBytes = null;
-            int trailer = 0;
+            long trailer;
             if (compression == InitramfsCompression.None)
             {
                 if (!CpioNewc.StartsWithMagic(rest))
                 {
                     throw new InvalidDataException($"unknown data at offset {offset} (neither cpio nor a compression the kernel supports here: {Hex(rest)})");
                 }
-                length = CpioNewc.ReadArchive(rest, entries, keepData, out trailer);
+                length = CpioNewc.ReadArchive(rest, entries, keepData, out int archiveTrailer);
+                trailer = archiveTrailer;
             }
             else
             {
-                (byte[] plain, length) = Decompress(compression, data, offset);
-                plainBytes = plain;
-                // A compressed segment may hold several archives back to back.
-                int inner = 0;
-                while (inner < plain.Length)
-                {
-                    if (plain[inner] == 0)
-                    {
-                        inner++;
-                        continue;
-                    }
-                    int start = inner;
-                    inner += CpioNewc.ReadArchive(plain.AsSpan(inner), entries, keepData, out int archiveTrailer);
-                    trailer = start + archiveTrailer;
-                }
+                // The archive is parsed as it is decompressed: the expanded initramfs is never held whole.
+                (length, trailer) = ReadCompressed(compression, data, offset, entries, keepData);
             }
-            segments.Add(new InitramfsSegment(offset, length, compression, entries.Count - before) { Plain = plainBytes, LastTrailerOffset = trailer });
+            segments.Add(new InitramfsSegment(offset, length, compression, entries.Count - before) { LastTrailerOffset = trailer });
             offset += length;
         }
         if (segments.Count == 0)
@@ -117,6 +101,104 @@ public static class InitramfsReader
             throw new InvalidDataException("the file is empty");
         }
         return new InitramfsImage(segments, entries);
+    }
+
+    /// <summary>A compressed segment's archives (several may follow each other), read from the decompressing stream.</summary>
+    private static long ReadArchives(Stream plain, List<CpioEntry> entries, Func<string, bool>? keepData)
+    {
+        var reader = new CpioStreamReader(plain);
+        long trailer = 0;
+        while (reader.SkipZeros())
+        {
+            trailer = CpioNewc.ReadArchive(reader, entries, keepData);
+        }
+        return trailer;
+    }
+
+    /// <summary>The segment's compressed length and where, in its output, the last archive's trailer starts.</summary>
+    private static (int Length, long Trailer) ReadCompressed(InitramfsCompression compression, byte[] data, int offset, List<CpioEntry> entries, Func<string, bool>? keepData)
+    {
+        switch (compression)
+        {
+            case InitramfsCompression.Gzip:
+            {
+                int p = GzipHeaderLength(data, offset);
+                using var inflate = new DeflateStream(new MemoryStream(data, p, data.Length - p, writable: false), CompressionMode.Decompress);
+                var hashed = new Crc32Stream(inflate);
+                long trailer = ReadArchives(hashed, entries, keepData);
+                hashed.CopyTo(Stream.Null);
+                // Deflate does not say where it stopped; the member's trailer (CRC-32 and size of the
+                // output) marks the end, and 8 bytes of it are vanishingly unlikely to occur earlier.
+                Span<byte> mark = stackalloc byte[8];
+                BinaryPrimitives.WriteUInt32LittleEndian(mark, hashed.Crc);
+                BinaryPrimitives.WriteUInt32LittleEndian(mark[4..], (uint)hashed.Length);
+                int at = data.AsSpan(p).IndexOf(mark);
+                if (at < 0)
+                {
+                    throw new InvalidDataException("gzip member has no matching trailer (truncated?)");
+                }
+                return (p + at + 8 - offset, trailer);
+            }
+            case InitramfsCompression.Zstd:
+            {
+                int end = ZstdSegmentEnd(data, offset);
+                using var stream = new ZstdSharp.DecompressionStream(new MemoryStream(data, offset, end - offset, writable: false));
+                return (end - offset, ReadArchives(stream, entries, keepData));
+            }
+            default:
+            {
+                using var stream = OpenSegment(compression, data, offset, out int length);
+                return (length, ReadArchives(stream, entries, keepData));
+            }
+        }
+    }
+
+    /// <summary>The decompressed bytes of a segment, for the rare paths that recompress it whole.</summary>
+    internal static byte[] DecompressSegment(byte[] data, InitramfsSegment segment)
+    {
+        if (segment.Compression == InitramfsCompression.None)
+        {
+            return data.AsSpan((int)segment.Offset, (int)segment.Length).ToArray();
+        }
+        Stream stream = segment.Compression switch
+        {
+            InitramfsCompression.Gzip => new GZipStream(new MemoryStream(data, (int)segment.Offset, (int)segment.Length, writable: false), CompressionMode.Decompress),
+            InitramfsCompression.Zstd => new ZstdSharp.DecompressionStream(new MemoryStream(data, (int)segment.Offset, (int)segment.Length, writable: false)),
+            _ => OpenSegment(segment.Compression, data, (int)segment.Offset, out _),
+        };
+        using (stream)
+        {
+            using var output = new MemoryStream();
+            stream.CopyTo(output);
+            return output.ToArray();
+        }
+    }
+
+    private static Stream OpenSegment(InitramfsCompression compression, byte[] data, int offset, out int length)
+    {
+        switch (compression)
+        {
+            case InitramfsCompression.Xz:
+            {
+                // Stream padding (multiples of four zero bytes) belongs to the xz stream.
+                int end = XzStreamEnd(data, offset);
+                length = end - offset;
+                return new SharpCompress.Compressors.Xz.XZStream(new MemoryStream(data, offset, length, writable: false));
+            }
+            case InitramfsCompression.Bzip2:
+            {
+                int end = Bzip2StreamEnd(data, offset);
+                length = end - offset;
+                return SharpCompress.Compressors.BZip2.BZip2Stream.Create(new MemoryStream(data, offset, length, writable: false), SharpCompress.Compressors.CompressionMode.Decompress, false);
+            }
+            case InitramfsCompression.Lz4Legacy:
+            {
+                length = Lz4LegacyEnd(data, offset);
+                return new Lz4LegacyStream(data, offset, offset + length);
+            }
+            default:
+                throw new InvalidOperationException();
+        }
     }
 
     private static string Hex(ReadOnlySpan<byte> data) => Convert.ToHexString(data[..Math.Min(8, data.Length)]);
@@ -154,56 +236,38 @@ public static class InitramfsReader
         return InitramfsCompression.None;
     }
 
-    private static (byte[] Plain, int Length) Decompress(InitramfsCompression compression, byte[] data, int offset) => compression switch
+    internal static int GzipHeaderLength(byte[] data, int offset)
     {
-        InitramfsCompression.Gzip => Gunzip(data, offset),
-        InitramfsCompression.Zstd => Unzstd(data, offset),
-        InitramfsCompression.Xz => Unxz(data, offset),
-        InitramfsCompression.Lz4Legacy => Unlz4(data, offset),
-        InitramfsCompression.Bzip2 => Bunzip2(data, offset),
-        _ => throw new InvalidOperationException(),
-    };
-
-    private static (byte[], int) Gunzip(byte[] data, int offset)
-    {
+        if (offset + 10 > data.Length)
+        {
+            throw new InvalidDataException("gzip header truncated");
+        }
         int p = offset + 10;
         byte flags = data[offset + 3];
         if ((flags & 0x04) != 0)
         {
-            p += 2 + BinaryPrimitives.ReadUInt16LittleEndian(data.AsSpan(p));
+            p = p + 2 <= data.Length ? p + 2 + BinaryPrimitives.ReadUInt16LittleEndian(data.AsSpan(p)) : data.Length + 1;
         }
-        if ((flags & 0x08) != 0)
+        for (int bit = 0x08; bit <= 0x10; bit <<= 1)
         {
-            p = Array.IndexOf(data, (byte)0, p) + 1;
-        }
-        if ((flags & 0x10) != 0)
-        {
-            p = Array.IndexOf(data, (byte)0, p) + 1;
+            if ((flags & bit) != 0 && p < data.Length)
+            {
+                int zero = Array.IndexOf(data, (byte)0, p);
+                p = zero < 0 ? data.Length + 1 : zero + 1;
+            }
         }
         if ((flags & 0x02) != 0)
         {
             p += 2;
         }
-        using var output = new MemoryStream();
-        using (var inflate = new DeflateStream(new MemoryStream(data, p, data.Length - p), CompressionMode.Decompress))
+        if (p > data.Length)
         {
-            inflate.CopyTo(output);
+            throw new InvalidDataException("gzip header truncated");
         }
-        byte[] plain = output.ToArray();
-        // Deflate does not say where it stopped; the member's trailer (CRC-32 and size of the
-        // output) marks the end, and 8 bytes of it are vanishingly unlikely to occur earlier.
-        Span<byte> trailer = stackalloc byte[8];
-        BinaryPrimitives.WriteUInt32LittleEndian(trailer, Crc32.HashToUInt32(plain));
-        BinaryPrimitives.WriteUInt32LittleEndian(trailer[4..], (uint)plain.Length);
-        int at = data.AsSpan(p).IndexOf(trailer);
-        if (at < 0)
-        {
-            throw new InvalidDataException("gzip member has no matching trailer (truncated?)");
-        }
-        return (plain, p + at + 8 - offset);
+        return p;
     }
 
-    private static (byte[], int) Unzstd(byte[] data, int offset)
+    private static int ZstdSegmentEnd(byte[] data, int offset)
     {
         int end = offset;
         // Frames (and skippable frames) follow each other until something else starts.
@@ -214,21 +278,134 @@ public static class InitramfsReader
             {
                 end = ZstdFrameEnd(data, end);
             }
-            else if ((magic & 0xFFFFFFF0) == 0x184D2A50)
+            else if ((magic & 0xFFFFFFF0) == 0x184D2A50 && end + 8 <= data.Length)
             {
-                end += 8 + (int)BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(end + 4));
+                long next = end + 8L + BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(end + 4));
+                if (next > data.Length)
+                {
+                    throw new InvalidDataException("zstd skippable frame truncated");
+                }
+                end = (int)next;
             }
             else
             {
                 break;
             }
         }
-        using var output = new MemoryStream();
-        using (var stream = new ZstdSharp.DecompressionStream(new MemoryStream(data, offset, end - offset)))
+        return end;
+    }
+
+    /// <summary>
+    /// A legacy lz4 frame has no end mark: it ends where the next word cannot be a chunk size
+    /// (cpio's "0707" or zero padding read as a size), as the kernel's unlz4 decides.
+    /// </summary>
+    private static int Lz4LegacyEnd(byte[] data, int offset)
+    {
+        int p = offset;
+        while (p + 4 <= data.Length)
         {
-            stream.CopyTo(output);
+            uint size = BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(p));
+            if (size == Lz4LegacyMagic)
+            {
+                p += 4;
+                continue;
+            }
+            if (size == 0 || size > K4os.Compression.LZ4.LZ4Codec.MaximumOutputSize(Lz4LegacyChunk) || p + 4L + size > data.Length)
+            {
+                break;
+            }
+            p += 4 + (int)size;
         }
-        return (output.ToArray(), end - offset);
+        return p - offset;
+    }
+
+    private sealed class Lz4LegacyStream(byte[] data, int start, int end) : Stream
+    {
+        private readonly byte[] chunk = new byte[Lz4LegacyChunk];
+        private int position = start;
+        private int available;
+        private int used;
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override int Read(Span<byte> buffer)
+        {
+            while (used == available)
+            {
+                if (position + 4 > end)
+                {
+                    return 0;
+                }
+                uint size = BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(position));
+                position += 4;
+                if (size == Lz4LegacyMagic)
+                {
+                    continue;
+                }
+                int n = K4os.Compression.LZ4.LZ4Codec.Decode(data.AsSpan(position, (int)size), chunk);
+                if (n < 0)
+                {
+                    throw new InvalidDataException($"lz4 chunk at offset {position - 4} is damaged");
+                }
+                position += (int)size;
+                available = n;
+                used = 0;
+            }
+            int copy = Math.Min(buffer.Length, available - used);
+            chunk.AsSpan(used, copy).CopyTo(buffer);
+            used += copy;
+            return copy;
+        }
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+
+    /// <summary>Counts and hashes (CRC-32, as gzip's trailer) what is read through it.</summary>
+    private sealed class Crc32Stream(Stream inner) : Stream
+    {
+        private readonly Crc32 crc = new();
+
+        public uint Crc => crc.GetCurrentHashAsUInt32();
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => Position;
+        public override long Position { get; set; }
+
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override int Read(Span<byte> buffer)
+        {
+            int n = inner.Read(buffer);
+            crc.Append(buffer[..n]);
+            Position += n;
+            return n;
+        }
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 
     private static int ZstdFrameEnd(byte[] data, int start)
@@ -260,18 +437,6 @@ public static class InitramfsReader
         return p + (checksum ? 4 : 0);
     }
 
-    private static (byte[], int) Unxz(byte[] data, int offset)
-    {
-        int end = XzStreamEnd(data, offset);
-        using var output = new MemoryStream();
-        using (var stream = new SharpCompress.Compressors.Xz.XZStream(new MemoryStream(data, offset, end - offset)))
-        {
-            stream.CopyTo(output);
-        }
-        // Stream padding (multiples of four zero bytes) belongs to the xz stream.
-        return (output.ToArray(), end - offset);
-    }
-
     private static int XzStreamEnd(byte[] data, int start)
     {
         // The stream footer ends with "YZ", carries the header's flags and a CRC-32 over the
@@ -290,47 +455,6 @@ public static class InitramfsReader
             }
         }
         throw new InvalidDataException("xz stream has no footer (truncated?)");
-    }
-
-    private static (byte[], int) Unlz4(byte[] data, int offset)
-    {
-        using var output = new MemoryStream();
-        byte[] chunk = new byte[Lz4LegacyChunk];
-        int p = offset;
-        while (p + 4 <= data.Length)
-        {
-            uint size = BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(p));
-            if (size == Lz4LegacyMagic)
-            {
-                p += 4;
-                continue;
-            }
-            // A legacy frame has no end mark: it ends where the next word cannot be a chunk size
-            // (cpio's "0707" or zero padding read as a size), as the kernel's unlz4 decides.
-            if (size == 0 || size > K4os.Compression.LZ4.LZ4Codec.MaximumOutputSize(Lz4LegacyChunk) || p + 4 + size > data.Length)
-            {
-                break;
-            }
-            int n = K4os.Compression.LZ4.LZ4Codec.Decode(data.AsSpan(p + 4, (int)size), chunk);
-            if (n < 0)
-            {
-                throw new InvalidDataException($"lz4 chunk at offset {p} is damaged");
-            }
-            output.Write(chunk, 0, n);
-            p += 4 + (int)size;
-        }
-        return (output.ToArray(), p - offset);
-    }
-
-    private static (byte[], int) Bunzip2(byte[] data, int offset)
-    {
-        int end = Bzip2StreamEnd(data, offset);
-        using var output = new MemoryStream();
-        using (var stream = SharpCompress.Compressors.BZip2.BZip2Stream.Create(new MemoryStream(data, offset, end - offset), SharpCompress.Compressors.CompressionMode.Decompress, false))
-        {
-            stream.CopyTo(output);
-        }
-        return (output.ToArray(), end - offset);
     }
 
     private static int Bzip2StreamEnd(byte[] data, int start)

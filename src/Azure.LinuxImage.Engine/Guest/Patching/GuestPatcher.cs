@@ -23,8 +23,10 @@ public sealed record GuestPatchResult(GuestDistribution Distribution, IReadOnlyL
 /// </summary>
 public static class GuestPatcher
 {
-    public static GuestPatchResult Patch(IGuestFileSystem fs, GuestPatchOptions options)
+    /// <param name="cacheDirectory">Where results of earlier builds are kept by their inputs (the build's intermediate folder), so a changed setting redoes only its own part.</param>
+    public static GuestPatchResult Patch(IGuestFileSystem fs, GuestPatchOptions options, string? cacheDirectory = null)
     {
+        var initramfsCache = cacheDirectory is null ? null : new InitramfsPatchCache(cacheDirectory);
         var diagnostics = new List<Diagnostic>();
         var distribution = GuestDistribution.Detect(fs, diagnostics);
         var staged = new StagedGuestFileSystem(fs);
@@ -66,7 +68,7 @@ public static class GuestPatcher
                 }
                 try
                 {
-                    string? log = HyperVInitramfs.AppendDrivers(staged, kernel.InitramfsPath!, modules, distribution.InitramfsGenerator, AvailableDrivers(modules, wanted));
+                    string? log = HyperVInitramfs.AppendDrivers(staged, kernel.InitramfsPath!, modules, distribution.InitramfsGenerator, AvailableDrivers(modules, wanted), initramfsCache);
                     if (log is not null)
                     {
                         actions.Add(log);

@@ -1,0 +1,389 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.IO.Compression;
+using System.IO.Hashing;
+
+namespace Azure.LinuxImage.Engine.Guest.Initramfs;
+
+/// <summary>
+/// Adds members to the last archive of an initramfs without recompressing what is already there.
+/// lsinitramfs, unmkinitramfs and lsinitrd decompress the last segment as one stream and list one
+/// archive from it, so the new members must come before that archive's trailer and inside the same
+/// compressed stream: the stream is cut at the start of the block that holds the trailer, and only
+/// that block's output (up to the trailer), the members and a new trailer are compressed again and
+/// appended (a second deflate run inside the same gzip member; a second zstd frame after the
+/// first, shortened one). Everything before the cut is kept byte for byte.
+/// </summary>
+internal static class InitramfsAppender
+{
+    /// <summary>The most output re-encoded from the old stream; a block larger than this falls back to recompressing.</summary>
+    private const int MaxTail = 64 << 20;
+
+    /// <param name="original">The whole initramfs file.</param>
+    /// <param name="last">Its last segment.</param>
+    /// <param name="archive">The new members followed by a trailer (a complete newc archive).</param>
+    /// <returns>The new file, or null when this segment's format cannot be extended this way.</returns>
+    public static byte[]? TryAppend(byte[] original, InitramfsSegment last, byte[] archive, out string placement)
+    {
+        placement = string.Empty;
+        if (last.Offset + last.Length > original.Length || last.Offset > int.MaxValue)
+        {
+            return null;
+        }
+        switch (last.Compression)
+        {
+            case InitramfsCompression.None:
+                placement = "added to its last archive";
+                return Concat(original.AsSpan(0, checked((int)(last.Offset + last.LastTrailerOffset))), [], archive);
+            case InitramfsCompression.Gzip:
+                placement = "added to its gzip archive (only the last deflate block re-encoded)";
+                return AppendGzip(original, last, archive);
+            case InitramfsCompression.Zstd:
+                placement = "added to its zstd archive (only the last zstd block re-encoded)";
+                return AppendZstd(original, last, archive);
+            default:
+                return null;
+        }
+    }
+
+    private static byte[] Concat(ReadOnlySpan<byte> head, ReadOnlySpan<byte> middle, ReadOnlySpan<byte> tail)
+    {
+        var result = new byte[head.Length + middle.Length + tail.Length];
+        head.CopyTo(result);
+        middle.CopyTo(result.AsSpan(head.Length));
+        tail.CopyTo(result.AsSpan(head.Length + middle.Length));
+        return result;
+    }
+
+    private static byte[] Plain(byte[] tail, byte[] archive)
+    {
+        // The kernel's unpacker wants each archive 4-aligned; the plain stream ends padded too.
+        int length = (tail.Length + archive.Length + 3) & ~3;
+        var plain = new byte[length];
+        tail.CopyTo(plain, 0);
+        archive.CopyTo(plain, tail.Length);
+        return plain;
+    }
+
+    private static byte[]? AppendGzip(byte[] original, InitramfsSegment last, byte[] archive)
+    {
+        int start = (int)last.Offset;
+        int end = start + (int)last.Length;
+        int deflateStart = InitramfsReader.GzipHeaderLength(original, start);
+        var cut = DeflateBlockScanner.Scan(original, deflateStart, end, last.LastTrailerOffset, MaxTail);
+        if (cut is null)
+        {
+            return null;
+        }
+        // The scanner decoded everything: its CRC and length must be the member's own.
+        if (cut.EndByte + 8 > end
+            || BinaryPrimitives.ReadUInt32LittleEndian(original.AsSpan((int)cut.EndByte)) != cut.Crc
+            || BinaryPrimitives.ReadUInt32LittleEndian(original.AsSpan((int)cut.EndByte + 4)) != (uint)cut.PlainLength)
+        {
+            throw new InvalidDataException("the gzip member's trailer does not match its data");
+        }
+        byte[] plain = Plain(cut.Tail, archive);
+        using var output = new MemoryStream();
+        long bitInStream = cut.BitPosition;
+        int byteIndex = (int)(bitInStream / 8);
+        int bitsUsed = (int)(bitInStream % 8);
+        output.Write(original, 0, byteIndex);
+        // An empty stored block that is not the last: its 3 header bits go after the kept bits,
+        // then zero padding to the byte boundary, LEN 0 and NLEN 0xFFFF. It ends the old run of
+        // blocks on a byte boundary, where the new deflate output can start.
+        int partial = bitsUsed == 0 ? 0 : original[byteIndex] & ((1 << bitsUsed) - 1);
+        output.WriteByte((byte)partial);
+        if (bitsUsed + 3 > 8)
+        {
+            output.WriteByte(0);
+        }
+        output.Write([0x00, 0x00, 0xFF, 0xFF]);
+        using (var deflate = new DeflateStream(output, CompressionLevel.SmallestSize, leaveOpen: true))
+        {
+            deflate.Write(plain);
+        }
+        Span<byte> trailer = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt32LittleEndian(trailer, Crc32Extend(cut.PrefixCrc, plain));
+        BinaryPrimitives.WriteUInt32LittleEndian(trailer[4..], (uint)(cut.PlainOffset + plain.Length));
+        output.Write(trailer);
+        return output.ToArray();
+    }
+
+    private static readonly uint[] CrcTable = BuildCrcTable();
+
+    private static uint[] BuildCrcTable()
+    {
+        var table = new uint[256];
+        for (uint n = 0; n < 256; n++)
+        {
+            uint c = n;
+            for (int k = 0; k < 8; k++)
+            {
+                c = (c & 1) != 0 ? 0xEDB88320 ^ (c >> 1) : c >> 1;
+            }
+            table[n] = c;
+        }
+        return table;
+    }
+
+    /// <summary>Continues a finished CRC-32 (as zlib's crc32(crc, buf, len) does).</summary>
+    internal static uint Crc32Extend(uint crc, ReadOnlySpan<byte> data)
+    {
+        uint c = ~crc;
+        foreach (byte b in data)
+        {
+            c = CrcTable[(c ^ b) & 0xFF] ^ (c >> 8);
+        }
+        return ~c;
+    }
+
+    private sealed record ZstdBlock(int HeaderOffset, int End, bool Last);
+
+    private sealed record ZstdFrame(int Start, int FirstBlock, int End, bool Checksum, int FcsOffset, int FcsSize, bool Skippable, List<ZstdBlock> Blocks);
+
+    private static List<ZstdFrame> ParseFrames(byte[] data, int start, int end)
+    {
+        var frames = new List<ZstdFrame>();
+        int p = start;
+        while (p + 4 <= end)
+        {
+            uint magic = BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(p));
+            if ((magic & 0xFFFFFFF0) == 0x184D2A50)
+            {
+                int size = (int)BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(p + 4));
+                frames.Add(new ZstdFrame(p, p, p + 8 + size, false, 0, 0, true, []));
+                p += 8 + size;
+                continue;
+            }
+            if (magic != 0xFD2FB528)
+            {
+                break;
+            }
+            int q = p + 4;
+            byte descriptor = data[q++];
+            int fcsFlag = descriptor >> 6;
+            bool singleSegment = (descriptor & 0x20) != 0;
+            bool checksum = (descriptor & 0x04) != 0;
+            int dictIdSize = (descriptor & 3) switch { 0 => 0, 1 => 1, 2 => 2, _ => 4 };
+            int fcsSize = fcsFlag switch { 0 => singleSegment ? 1 : 0, 1 => 2, 2 => 4, _ => 8 };
+            q += (singleSegment ? 0 : 1) + dictIdSize;
+            int fcsOffset = q;
+            q += fcsSize;
+            int firstBlock = q;
+            var blocks = new List<ZstdBlock>();
+            while (true)
+            {
+                if (q + 3 > end || blocks.Count > 1 << 24)
+                {
+                    throw new InvalidDataException("zstd frame truncated");
+                }
+                int header = data[q] | (data[q + 1] << 8) | (data[q + 2] << 16);
+                bool lastBlock = (header & 1) != 0;
+                int type = (header >> 1) & 3;
+                int size = header >> 3;
+                int blockEnd = q + 3 + (type == 1 ? 1 : size);
+                if (blockEnd > end)
+                {
+                    throw new InvalidDataException("zstd block runs past the end");
+                }
+                blocks.Add(new ZstdBlock(q, blockEnd, lastBlock));
+                q = blockEnd;
+                if (lastBlock)
+                {
+                    break;
+                }
+            }
+            int frameEnd = q + (checksum ? 4 : 0);
+            frames.Add(new ZstdFrame(p, firstBlock, frameEnd, checksum, fcsOffset, fcsSize, false, blocks));
+            p = frameEnd;
+        }
+        return frames;
+    }
+
+    private static byte[]? AppendZstd(byte[] original, InitramfsSegment last, byte[] archive)
+    {
+        int start = (int)last.Offset;
+        int end = start + (int)last.Length;
+        var frames = ParseFrames(original, start, end);
+        // Only the last frame is cut; the trailer must be in it (zstd writes one frame per stream).
+        int lastFrameIndex = frames.FindLastIndex(f => !f.Skippable);
+        if (lastFrameIndex < 0 || frames.Skip(lastFrameIndex + 1).Any(f => !f.Skippable))
+        {
+            return null;
+        }
+        var frame = frames[lastFrameIndex];
+
+        // Decode block by block: the stream decoder outputs a block as soon as all of its bytes
+        // are in, so feeding up to each block start gives the output offset there.
+        using var decoder = new ZstdBlockDecoder(original, start, last.LastTrailerOffset);
+        decoder.FeedTo(frame.FirstBlock);
+        decoder.StartHashing();
+        long plainAtFrame = decoder.Plain;
+        int cutBlock = -1;
+        long cutPlain = 0;
+        ulong cutHash = 0;
+        for (int i = 0; i < frame.Blocks.Count; i++)
+        {
+            decoder.FeedTo(frame.Blocks[i].HeaderOffset);
+            if (decoder.Plain > last.LastTrailerOffset)
+            {
+                break;
+            }
+            cutBlock = i;
+            cutPlain = decoder.Plain;
+            cutHash = decoder.Hash;
+            decoder.KeepFrom(cutPlain);
+            if (decoder.Kept > MaxTail)
+            {
+                return null;
+            }
+        }
+        decoder.FeedTo(frame.Blocks[^1].End);
+        long plain = decoder.Plain;
+        byte[] tail = decoder.KeptBytes();
+        if (cutBlock < 0 || plain < last.LastTrailerOffset)
+        {
+            return null;
+        }
+
+        using var output = new MemoryStream();
+        if (cutBlock == 0)
+        {
+            // The trailer is in the frame's first block: the whole frame is replaced.
+            output.Write(original, 0, frame.Start);
+        }
+        else
+        {
+            long prefix = cutPlain - plainAtFrame;
+            byte[] head = original.AsSpan(0, frame.Blocks[cutBlock].HeaderOffset).ToArray();
+            if (!WriteContentSize(head, frame, prefix))
+            {
+                return null;
+            }
+            // The block before the cut becomes the frame's last.
+            head[frame.Blocks[cutBlock - 1].HeaderOffset] |= 1;
+            output.Write(head);
+            if (frame.Checksum)
+            {
+                Span<byte> sum = stackalloc byte[4];
+                BinaryPrimitives.WriteUInt32LittleEndian(sum, (uint)cutHash);
+                output.Write(sum);
+            }
+        }
+        using (var compressor = new ZstdSharp.Compressor(9))
+        {
+            output.Write(compressor.Wrap(Plain(tail, archive)));
+        }
+        return output.ToArray();
+    }
+
+    /// <summary>Rewrites the frame's content size, when it has one, for the shortened frame.</summary>
+    private static bool WriteContentSize(byte[] head, ZstdFrame frame, long size)
+    {
+        var field = head.AsSpan(frame.FcsOffset, frame.FcsSize);
+        switch (frame.FcsSize)
+        {
+            case 0:
+                return true;
+            case 1:
+                if (size > 0xFF)
+                {
+                    return false;
+                }
+                field[0] = (byte)size;
+                return true;
+            case 2:
+                if (size < 256 || size - 256 > 0xFFFF)
+                {
+                    return false;
+                }
+                BinaryPrimitives.WriteUInt16LittleEndian(field, (ushort)(size - 256));
+                return true;
+            case 4:
+                if (size > uint.MaxValue)
+                {
+                    return false;
+                }
+                BinaryPrimitives.WriteUInt32LittleEndian(field, (uint)size);
+                return true;
+            default:
+                BinaryPrimitives.WriteUInt64LittleEndian(field, (ulong)size);
+                return true;
+        }
+    }
+
+    /// <summary>zstd's stream decoder fed up to chosen input offsets, hashing (XXH64, as a frame's checksum) and keeping output.</summary>
+    private sealed unsafe class ZstdBlockDecoder : IDisposable
+    {
+        private readonly byte[] input;
+        private readonly long keepBefore;
+        private readonly byte[] buffer = new byte[1 << 20];
+        private readonly ZstdSharp.Unsafe.ZSTD_DCtx_s* context = ZstdSharp.Unsafe.Methods.ZSTD_createDCtx();
+        private readonly ArrayBufferWriter<byte> kept = new();
+        private XxHash64? hash;
+        private nuint position;
+        private long keepFrom = -1;
+
+        public ZstdBlockDecoder(byte[] input, int start, long keepBefore)
+        {
+            this.input = input;
+            this.keepBefore = keepBefore;
+            position = (nuint)start;
+        }
+
+        public long Plain { get; private set; }
+
+        public ulong Hash => hash?.GetCurrentHashAsUInt64() ?? 0;
+
+        public int Kept => kept.WrittenCount;
+
+        public void StartHashing() => hash = new XxHash64();
+
+        public void KeepFrom(long plainOffset)
+        {
+            keepFrom = plainOffset;
+            kept.Clear();
+        }
+
+        public byte[] KeptBytes() => kept.WrittenSpan.ToArray();
+
+        public void FeedTo(int limit)
+        {
+            while (true)
+            {
+                nuint produced = 0;
+                nuint before = position;
+                nuint at = position;
+                nuint result;
+                fixed (byte* src = input)
+                fixed (byte* dst = buffer)
+                {
+                    result = ZstdSharp.Unsafe.Methods.ZSTD_decompressStream_simpleArgs(context, dst, (nuint)buffer.Length, &produced, src, (nuint)limit, &at);
+                }
+                position = at;
+                if (ZstdSharp.Unsafe.Methods.ZSTD_isError(result))
+                {
+                    throw new InvalidDataException("zstd data is damaged");
+                }
+                var fresh = buffer.AsSpan(0, (int)produced);
+                hash?.Append(fresh);
+                if (keepFrom >= 0)
+                {
+                    long from = Math.Max(keepFrom, Plain);
+                    long to = Math.Min(keepBefore, Plain + fresh.Length);
+                    if (from < to)
+                    {
+                        kept.Write(fresh.Slice((int)(from - Plain), (int)(to - from)));
+                    }
+                }
+                Plain += fresh.Length;
+                if (produced < (nuint)buffer.Length && (position == (nuint)limit || position == before))
+                {
+                    return;
+                }
+            }
+        }
+
+        public void Dispose() => ZstdSharp.Unsafe.Methods.ZSTD_freeDCtx(context);
+    }
+}
