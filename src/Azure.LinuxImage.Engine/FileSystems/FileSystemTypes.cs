@@ -1,4 +1,6 @@
+using Azure.LinuxImage.Engine.FileSystems.Btrfs;
 using Azure.LinuxImage.Engine.FileSystems.Ext4;
+using Azure.LinuxImage.Engine.FileSystems.Fat;
 using Azure.LinuxImage.Engine.FileSystems.Xfs;
 using Azure.LinuxImage.Engine.IO;
 
@@ -11,6 +13,8 @@ public static class FileSystemTypes
     [
         new Ext4FileSystemType(),
         new XfsFileSystemType(),
+        new BtrfsFileSystemType(),
+        new FatFileSystemType(),
     ];
 
     /// <summary>The type whose magic numbers a volume carries, or null.</summary>

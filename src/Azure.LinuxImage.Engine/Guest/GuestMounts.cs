@@ -1,6 +1,7 @@
 using System.Text;
 using Azure.LinuxImage.Engine.Diagnostics;
 using Azure.LinuxImage.Engine.FileSystems;
+using Azure.LinuxImage.Engine.FileSystems.Fat;
 using Azure.LinuxImage.Engine.Guest.Fstab;
 using Azure.LinuxImage.Engine.IO;
 using Azure.LinuxImage.Engine.Partitions;
@@ -178,7 +179,8 @@ public sealed partial class GuestMounts : IGuestFileSystem
         if (spec.StartsWith("UUID=", StringComparison.OrdinalIgnoreCase) || spec.StartsWith("/dev/disk/by-uuid/", StringComparison.Ordinal))
         {
             string id = spec.StartsWith('/') ? After(spec, "/dev/disk/by-uuid/") : After(spec, "UUID=");
-            return volumes.FirstOrDefault(v => v.FileSystemUuid is Guid g && string.Equals(g.ToString(), id, StringComparison.OrdinalIgnoreCase));
+            // A FAT volume's serial (UUID=ABCD-1234) is carried in a Guid of its own form.
+            return volumes.FirstOrDefault(v => v.FileSystemUuid is Guid g && FatVolumeSerial.Matches(g, id));
         }
         if (spec.StartsWith("LABEL=", StringComparison.OrdinalIgnoreCase) || spec.StartsWith("/dev/disk/by-label/", StringComparison.Ordinal))
         {
