@@ -55,7 +55,7 @@ public sealed class SettingsCatalogTests
         CollectionAssert.AreEqual(new[] { "rhgb", "quiet", "crashkernel" }, options.RemoveKernelParameters.ToArray());
         CollectionAssert.AreEqual(SettingCatalog.KernelParameter.Default.ToArray(), options.KernelParameters.ToArray());
         Assert.IsTrue(options.Deprovision);
-        Assert.AreEqual(5, options.WaagentSettings.Count);
+        Assert.AreEqual(SettingCatalog.WaagentSetting.Default.Count, options.WaagentSettings.Count);
         var fromEmptyProject = GuestPatchOptions.From(new ImageSettings());
         Assert.AreEqual(options with { Settings = fromEmptyProject.Settings }, fromEmptyProject with
         {
