@@ -50,6 +50,11 @@ internal sealed partial class FileRangeCloner
     [LibraryImport("libc", EntryPoint = "ioctl", SetLastError = true)]
     private static partial int IoctlClone(int fd, ulong request, ref FileCloneRange range);
 
+    [LibraryImport("libc", EntryPoint = "lseek", SetLastError = true)]
+    private static partial long Seek(int fd, long offset, int whence);
+
+    private const int SEEK_HOLE = 4;
+
     [LibraryImport("libc", EntryPoint = "copy_file_range", SetLastError = true)]
     private static partial nint CopyFileRange(int fdIn, ref long offsetIn, int fdOut, ref long offsetOut, nuint length, uint flags);
 
@@ -100,6 +105,7 @@ internal sealed partial class FileRangeCloner
             at += range.Length;
         }
         // Neighbouring ranges contiguous in the same file go in one call.
+        bool transferred = false;
         for (int i = 0; i < ranges.Count;)
         {
             var (first, start) = ranges[i];
@@ -113,11 +119,17 @@ internal sealed partial class FileRangeCloner
             }
             if (first.Kind == MappedKind.Data && !Transfer(first.File!, first.Host, start, runLength))
             {
+                if (!transferred)
+                {
+                    // Nothing of the chunk is in the output yet: the caller's copy, which skips zeros, does it.
+                    return false;
+                }
                 // Part of the chunk may be cloned already, so the caller's copy, which skips
                 // zeros, could leave stale bytes: the whole chunk is written here instead.
                 Rewrite(offset, length);
                 return true;
             }
+            transferred |= first.Kind == MappedKind.Data;
             i = j;
         }
         return true;
@@ -177,6 +189,13 @@ internal sealed partial class FileRangeCloner
     private bool Copy(int fdIn, long host, int fdOut, long target, long length)
     {
         if (!copyWorks)
+        {
+            return false;
+        }
+        // copy_file_range writes a source file's holes as allocated zeros (splice reads them): a
+        // range with a hole is left to the caller's copy, which keeps the output sparse.
+        long hole = Seek(fdIn, host, SEEK_HOLE);
+        if (hole >= 0 && hole < host + length)
         {
             return false;
         }

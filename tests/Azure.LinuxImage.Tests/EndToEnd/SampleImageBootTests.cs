@@ -26,7 +26,8 @@ public sealed class SampleImageBootTests
         Assert.AreEqual(0, build.ExitCode, Diagnostics(build.Output));
 
         string before = QemuBoot.BootUntil(source, "vpc", "Linux version", TimeSpan.FromSeconds(60));
-        StringAssert.Contains(before, "Booting `Debian GNU/Linux'", "GRUB ran on the source disk");
+        // GRUB draws its menu with cursor moves, which can fall inside the line it prints.
+        StringAssert.Contains(System.Text.RegularExpressions.Regex.Replace(before, @"\x1b\[[0-9;?]*[A-Za-z]", ""), "Booting `Debian GNU/Linux'", "GRUB ran on the source disk");
         Assert.IsFalse(before.Contains("Linux version", StringComparison.Ordinal), "the unpatched kernel does not write to the serial console");
 
         string after = QemuBoot.BootUntil(project.ImagePath, "vpc", "login:", TimeSpan.FromSeconds(240));

@@ -16,23 +16,34 @@ public static class SmallGuestDisk
 
     public const int SizeMiB = 40;
 
+    /// <summary>GRUB's first stage, as grub-install puts it in the MBR (Debian's grub-pc-bin).</summary>
+    private const string BiosBootCode = "/usr/lib/grub/i386-pc/boot.img";
+
     /// <summary>Writes the raw disk to <paramref name="path"/>.</summary>
-    public static string Create(string path)
+    /// <param name="damage">A debugfs request run on the file system before it is placed (a hostile guest).</param>
+    public static string Create(string path, string? damage = null)
     {
         using var temp = new TempDir("guestdisk");
         string tree = temp["root"];
         Export(GuestInitramfsFixture.Debian12(), "/", tree);
         string fs = temp["root.ext4"];
         ExternalTool.RunChecked("mke2fs", "-q", "-F", "-t", "ext4", "-U", RootUuid, "-L", "rootfs", "-E", "root_owner=0:0", "-d", tree, fs, $"{(SizeMiB - 2) * 1024}k");
+        if (damage is not null)
+        {
+            ExternalTool.RunChecked("debugfs", "-w", "-R", damage, fs);
+        }
         using (var disk = new FileStream(path, FileMode.Create))
         {
             disk.SetLength(SizeMiB * 1024L * 1024);
         }
         var partition = ExternalTool.Run("sfdisk", ["--no-reread", "--no-tell-kernel", path], stdin: "label: dos\nstart=2048, type=83, bootable\n");
         Assert.AreEqual(0, partition.ExitCode, partition.All);
+        Assert.IsTrue(File.Exists(BiosBootCode), $"{BiosBootCode} is missing: install Debian's grub-pc-bin (scripts/install-test-deps.sh).");
         using (var disk = new FileStream(path, FileMode.Open, FileAccess.Write))
         using (var source = File.OpenRead(fs))
         {
+            // Boot code in the MBR, as an installed system has: validation detects the disk as Generation 1.
+            disk.Write(File.ReadAllBytes(BiosBootCode).AsSpan(0, 440));
             disk.Position = PartitionOffset;
             source.CopyTo(disk);
         }

@@ -57,7 +57,7 @@ public sealed class KillAnywhereTests
         var random = new Random(seed);
 
         using var reference = new ImageProject();
-        SmallGuestDisk.Make(reference["disk.img"]);
+        SmallGuestDisk.Create(reference["disk.img"]);
         reference.WriteOsDisk("disk.img", Settings);
         var clean = Build(reference);
         Assert.AreEqual(0, clean.ExitCode, clean.Output);
@@ -117,7 +117,7 @@ public sealed class KillAnywhereTests
             Assert.AreEqual(expected, DataHash(project.ImagePath), $"{moment}: the rebuilt image differs from a clean build's");
             var compare = ExternalTool.Run("qemu-img", ["compare", "-f", "vpc", "-F", "vpc", reference.ImagePath, project.ImagePath]);
             Assert.AreEqual(0, compare.ExitCode, $"{moment}: {compare.All}");
-            var fsck = ExternalTool.Run("e2fsck", ["-fn", $"{project.ImagePath}?offset={SmallGuestDisk.PartitionOffset}"]);
+            var fsck = ExternalTool.Run("e2fsck", ["-fn", SmallGuestDisk.Device(project.ImagePath)]);
             Assert.AreEqual(0, fsck.ExitCode, $"{moment}: e2fsck -fn:\n{fsck.All}");
             using var report = System.Text.Json.JsonDocument.Parse(File.ReadAllText(project.ReportPath));
             Assert.AreEqual(0, report.RootElement.GetProperty("summary").GetProperty("errors").GetInt32(), $"{moment}: validation errors");

@@ -91,7 +91,7 @@ public sealed class OutputOnSuccessTests
     public void A_guest_whose_root_inode_is_not_a_directory_is_LIMG0310_not_an_internal_error()
     {
         using var project = new ImageProject();
-        SmallGuestDisk.Make(project["disk.img"], damage: "sif <2> mode 0100644");
+        SmallGuestDisk.Create(project["disk.img"], damage: "sif <2> mode 0100644");
         project.WriteOsDisk("disk.img");
 
         var build = project.Build();
