@@ -30,6 +30,9 @@ public sealed class ImageProject : IDisposable
 
     public string ImagePath => Path.Combine(Directory, "bin", "Debug", Name + ".vhd");
 
+    /// <summary>Where the steps work on the image until it is validated (LinuxImageWorkImage).</summary>
+    public string WorkImagePath => Path.Combine(Directory, "obj", "Debug", "linuximage", Name + ".vhd");
+
     public string ReportPath => Path.Combine(Directory, "bin", "Debug", Name + ".validation.json");
 
     public string this[string relative] => Path.Combine(Directory, relative);

@@ -182,7 +182,7 @@ public sealed class SdkSettingsTests
               </PropertyGroup>
               <Target Name="InjectIntoGuest">
                 <Message Importance="high" Text="InjectIntoGuest: after patch" Condition="Exists('$(LinuxImageIntermediateDir)patch.done')" />
-                <Exec Command="debugfs -w -f inject.debugfs &quot;$(ImageOutputPath)?offset=1048576&quot;" />
+                <Exec Command="debugfs -w -f inject.debugfs &quot;$(LinuxImageWorkImage)?offset=1048576&quot;" />
               </Target>
             """);
 
@@ -192,7 +192,9 @@ public sealed class SdkSettingsTests
         Assert.AreNotEqual(0, build.ExitCode, build.Output);
         StringAssert.Contains(build.Output, "error LIMG0500");
         StringAssert.Contains(build.Output, "/etc/modprobe.d/limg-test.conf");
-        var fsck = ExternalTool.Run("e2fsck", ["-fn", SmallGuestDisk.Device(project.ImagePath)]);
+        // A failed validation leaves no image in OutDir; the one the steps worked on stays in obj/.
+        Assert.IsFalse(File.Exists(project.ImagePath));
+        var fsck = ExternalTool.Run("e2fsck", ["-fn", SmallGuestDisk.Device(project.WorkImagePath)]);
         Assert.AreEqual(0, fsck.ExitCode, fsck.All);
     }
 
@@ -209,7 +211,8 @@ public sealed class SdkSettingsTests
         return json.RootElement.GetProperty("rules").EnumerateArray().Select(r => string.Join('|',
             r.GetProperty("rule").GetString(), r.GetProperty("code").GetString(), r.GetProperty("requirement").GetString(), r.GetProperty("result").GetString(),
             r.TryGetProperty("severity", out var s) ? s.GetString() : "-", r.GetProperty("message").GetString(),
-            r.TryGetProperty("file", out var f) ? f.GetString() : "-")).ToList();
+            // The SDK validates the image in the intermediate folder before it moves it to OutDir: the same file.
+            r.TryGetProperty("file", out var f) ? Path.GetFileName(f.GetString()) : "-")).ToList();
     }
 
     private static void AssertSarifValid(ImageProject project, string sarif)
