@@ -93,18 +93,7 @@ internal sealed class Ext4TestImage : IDisposable
     }
 
     /// <summary>Writes the overlay's changes into a copy of the image (as the build does to its output) and returns the copy's path.</summary>
-    public string ApplyToCopy()
-    {
-        string copy = Temp[$"out-{Guid.NewGuid():N}.img"];
-        File.Copy(ImagePath, copy);
-        using var stream = new FileStream(copy, FileMode.Open, FileAccess.Write);
-        foreach (var (offset, data) in Overlay.GetChanges())
-        {
-            stream.Position = offset;
-            stream.Write(data);
-        }
-        return copy;
-    }
+    public string ApplyToCopy() => OverlayCopy.Write(Overlay, ImagePath, Temp);
 
     /// <summary>Applies the changes and asserts e2fsck -fn finds nothing; returns the checked copy.</summary>
     public string AssertCleanAfterChanges()

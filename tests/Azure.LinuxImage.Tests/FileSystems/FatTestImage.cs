@@ -100,18 +100,7 @@ internal sealed class FatTestImage : IDisposable
 
     private bool ownsTemp = true;
 
-    public string ApplyToCopy()
-    {
-        string copy = Temp[$"out-{Guid.NewGuid():N}.img"];
-        File.Copy(ImagePath, copy);
-        using var stream = new FileStream(copy, FileMode.Open, FileAccess.Write);
-        foreach (var (offset, data) in Overlay.GetChanges())
-        {
-            stream.Position = offset;
-            stream.Write(data);
-        }
-        return copy;
-    }
+    public string ApplyToCopy() => OverlayCopy.Write(Overlay, ImagePath, Temp);
 
     /// <summary>Applies the changes, asserts fsck.vfat -n finds nothing and the FAT copies are equal; returns the copy.</summary>
     public string AssertCleanAfterChanges()
