@@ -50,15 +50,8 @@ public sealed partial class Ext4FileSystem : IFileSystem
             {
                 continue;
             }
-            var kind = e.FileType switch
-            {
-                Ext4Directory.TypeFile => FileSystemNodeKind.File,
-                Ext4Directory.TypeDirectory => FileSystemNodeKind.Directory,
-                Ext4Directory.TypeSymlink => FileSystemNodeKind.Symlink,
-                // Without the filetype feature the entry does not say; the inode does.
-                Ext4Directory.TypeUnknown => KindOf(ReadInode(e.Inode)),
-                _ => FileSystemNodeKind.Other,
-            };
+            // Without the filetype feature the entry does not say; the inode does.
+            var kind = DirectoryEntryType.Kind(e.FileType) ?? KindOf(ReadInode(e.Inode));
             result.Add(new FileSystemDirectoryEntry(e.Name, e.Inode, kind));
         }
         return result;

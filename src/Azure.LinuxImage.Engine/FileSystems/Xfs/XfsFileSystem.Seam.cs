@@ -53,14 +53,8 @@ public sealed partial class XfsFileSystem : IFileSystem
             {
                 continue;
             }
-            var kind = e.FileType switch
-            {
-                XfsDirEntry.TypeFile => FileSystemNodeKind.File,
-                XfsDirEntry.TypeDirectory => FileSystemNodeKind.Directory,
-                XfsDirEntry.TypeSymlink => FileSystemNodeKind.Symlink,
-                XfsDirEntry.TypeUnknown => KindOf(ReadInode(e.Inode)),
-                _ => FileSystemNodeKind.Other,
-            };
+            // Without ftype (v4) the entry does not say; the inode does.
+            var kind = DirectoryEntryType.Kind(e.FileType) ?? KindOf(ReadInode(e.Inode));
             result.Add(new FileSystemDirectoryEntry(e.Name, e.Inode, kind));
         }
         return result;
