@@ -151,11 +151,30 @@ namespace Azure.LinuxImage.Tasks
             const string ToolPrefix = "linuximage: ";
             if (singleLine.StartsWith(ToolPrefix, StringComparison.Ordinal))
             {
-                Log.LogMessage(MessageImportance.High, "{0}: {1}", ProgressOrigin, singleLine.Substring(ToolPrefix.Length));
+                string progress = singleLine.Substring(ToolPrefix.Length);
+                Log.LogMessage(MessageImportance.High, "{0}: {1}", ProgressOrigin, progress);
+                var percent = ProgressPercent.Match(progress);
+                if (percent.Success)
+                {
+                    terminalProgress?.Report(int.Parse(percent.Groups[1].Value, CultureInfo.InvariantCulture));
+                }
                 return;
             }
             base.LogEventsFromTextOutput(singleLine, messageImportance);
         }
+
+        private TerminalProgress? terminalProgress;
+
+        public override bool Execute()
+        {
+            using (terminalProgress = TerminalProgress.ForControllingTerminal())
+            {
+                return base.Execute();
+            }
+        }
+
+        /// <summary>The tool's progress lines: <c>converting 42% (...)</c>, <c>uploading 7% (...)</c>.</summary>
+        private static readonly Regex ProgressPercent = new Regex(@"^[a-z ]+ (\d{1,3})% \(", RegexOptions.CultureInvariant);
 
         private string ProgressOrigin => string.IsNullOrEmpty(ProjectFile) ? "linuximage" : Path.GetFileNameWithoutExtension(ProjectFile);
 

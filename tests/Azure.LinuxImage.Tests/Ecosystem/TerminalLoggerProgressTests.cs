@@ -10,9 +10,10 @@ namespace Azure.LinuxImage.Tests.Ecosystem;
 /// <remarks>
 /// The terminal logger of MSBuild 18 (the .NET 10 SDK) shows, while a task runs, one live line per
 /// node: the project, the running target and a timer. Messages, even at high importance, are kept
-/// until the project ends and printed under it from -v:d; tasks have no progress API yet
-/// (dotnet/msbuild#6944). So the live line names the step (ConvertImage), and the progress lines,
-/// which name the project, appear under it.
+/// until the project ends and printed under it from -v:d; tasks have no API for the live line
+/// (dotnet/msbuild#6944). What the logger does draw live besides is the terminal's progress
+/// indicator (OSC 9;4): the tasks set it to the step's percentage. And it ends the project's line
+/// with the output named by a "Project -> path" message.
 /// </remarks>
 [TestClass]
 public sealed partial class TerminalLoggerProgressTests
@@ -42,6 +43,15 @@ public sealed partial class TerminalLoggerProgressTests
         Assert.IsTrue(progress.Count > 0, "progress lines are shown:\n" + screen);
         StringAssert.Contains(screen, "MyImage: converting 100% (1.00 GiB of 1.00 GiB of data)");
         StringAssert.Contains(screen, "MyImage: converted ");
+        // Live: the conversion's percentage on the terminal's progress indicator while the step runs,
+        // rising, then taken down when the step ends.
+        var live = TerminalIndicator().Matches(run.StdOut).Select(m => int.Parse(m.Groups[1].Value)).ToList();
+        Assert.IsTrue(live.Count >= 2, "the terminal's progress indicator was set while converting:\n" + run.StdOut.Replace("\u001b", "ESC"));
+        CollectionAssert.AreEqual(live.OrderBy(p => p).ToList(), live, "progress only rises: " + string.Join(",", live));
+        Assert.AreEqual(100, live[^1]);
+        StringAssert.Contains(run.StdOut, "\u001b]9;4;0;\u001b\\");
+        // The project's result line ends with the image, as it does with an assembly.
+        Assert.IsTrue(OutputLine().IsMatch(screen), "the image is named on the project's line:\n" + screen);
         Assert.IsTrue(File.Exists(project.ImagePath));
     }
 
@@ -67,6 +77,12 @@ public sealed partial class TerminalLoggerProgressTests
 
     [GeneratedRegex(@"MyImage(\s+netstandard2\.0)?\s+ConvertImage \(\d+\.\ds\)")]
     private static partial Regex NodeLine();
+
+    [GeneratedRegex(@"\x1b\]9;4;1;(\d+)\x1b\\")]
+    private static partial Regex TerminalIndicator();
+
+    [GeneratedRegex(@"MyImage(\s+netstandard2\.0)?\s+succeeded[^\n]*→ [^\n]*MyImage\.vhd")]
+    private static partial Regex OutputLine();
 
     [GeneratedRegex(@"MyImage: converting \d+% \(")]
     private static partial Regex ProgressLine();
