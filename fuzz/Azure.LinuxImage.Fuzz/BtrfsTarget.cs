@@ -23,47 +23,8 @@ internal static class BtrfsTarget
         IFileSystemType type = BtrfsFileSystemType.Instance;
         bool probed = type.Probe(volume);
         type.Identify(volume);
-        int nodes = 0;
-        long budget = 64L * 1024 * 1024;
-        foreach (string options in new[] { string.Empty, "subvolid=5" })
-        {
-            var fs = type.Open(volume, path, options);
-            _ = fs.Space;
-            Walk(fs, fs.RootNode, 0, ref nodes, ref budget);
-        }
+        FileSystemWalk.OpenAndWalk(type, volume, path, string.Empty, "subvolid=5");
         return probed ? "read" : "read-unprobed";
-    }
-
-    private static void Walk(IFileSystem fs, ulong directory, int depth, ref int nodes, ref long budget)
-    {
-        if (depth > 64)
-        {
-            return;
-        }
-        foreach (var entry in fs.ListDirectory(directory))
-        {
-            if (++nodes > 20_000 || budget <= 0)
-            {
-                return;
-            }
-            var info = fs.Stat(entry.Node);
-            fs.ReadXattrs(entry.Node);
-            fs.Lookup(directory, entry.Name);
-            switch (info.Kind)
-            {
-                case FileSystemNodeKind.File:
-                    budget -= fs.ReadFile(entry.Node).Length;
-                    break;
-                case FileSystemNodeKind.Symlink:
-                    fs.ReadSymlink(entry.Node);
-                    break;
-                case FileSystemNodeKind.Directory:
-                    Walk(fs, entry.Node, depth + 1, ref nodes, ref budget);
-                    break;
-                default:
-                    break;
-            }
-        }
     }
 
     /// <summary>A mutation of a btrfs seed: mostly inside one tree block or the superblock, mostly with checksums made valid again.</summary>

@@ -14,7 +14,7 @@ using SharpFuzz;
 namespace Azure.LinuxImage.Fuzz;
 
 /// <summary>
-/// Fuzz targets for the source-format readers, the btrfs reader and the FAT file system (read, then
+/// Fuzz targets for the source-format readers, the btrfs and XFS readers and the FAT file system (read, then
 /// written through an overlay). The only acceptable failure is a
 /// LinuxImageException; anything else escaping a reader is a bug.
 ///   afl &lt;target&gt;                              run under afl-fuzz (after sharpfuzz instrumentation)
@@ -33,6 +33,7 @@ public static class Program
         ["vmdk"] = path => Exercise(new VmdkReader(), path),
         ["vdi"] = path => Exercise(new VdiReader(), path),
         ["btrfs"] = BtrfsTarget.Exercise,
+        ["xfs"] = XfsTarget.Exercise,
         ["fat"] = ExerciseFat,
     };
 
@@ -88,7 +89,7 @@ public static class Program
         {
             return Mutate(args[1], args[2], long.Parse(args[3]), args.Length > 4 ? int.Parse(args[4]) : 1);
         }
-        Console.Error.WriteLine("usage: afl <qcow2|vhdx|vmdk|vdi|btrfs|fat> | mutate <target|all> <seed-dir> <count> [rng-seed] | logseed <in.vhdx> <out.vhdx>");
+        Console.Error.WriteLine("usage: afl <qcow2|vhdx|vmdk|vdi|btrfs|xfs|fat> | mutate <target|all> <seed-dir> <count> [rng-seed] | logseed <in.vhdx> <out.vhdx>");
         return 2;
     }
 
@@ -202,7 +203,7 @@ public static class Program
             .ToList();
         if (seeds.Count == 0)
         {
-            Console.Error.WriteLine($"no seeds for '{target}' in {seedDir} (files named *.qcow2, *.vhdx, *.vmdk, *.vdi, *.btrfs, *.fat)");
+            Console.Error.WriteLine($"no seeds for '{target}' in {seedDir} (files named *.qcow2, *.vhdx, *.vmdk, *.vdi, *.btrfs, *.xfs, *.fat)");
             return 2;
         }
         string work = Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath();

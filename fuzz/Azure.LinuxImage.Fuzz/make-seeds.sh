@@ -37,6 +37,29 @@ b crc32c
 b xxhash --csum xxhash
 b sha256 --csum sha256
 b node4k --nodesize 4096
+# XFS (16 MiB: mkfs.xfs refuses under 300 MiB unless run as fstests runs it, TEST_DEV set), from a
+# protofile: short-form, block, leaf and node directories, local and remote symlinks, a multi-block
+# file; v5 (CRC) and v4, 1 KiB blocks, 8 KiB directory blocks, reflink+rmapbt.
+xproto=$tmp/xfs.proto
+{
+  echo "seed"; echo "0 0"; echo "d--755 0 0"
+  echo "etc d--755 0 0"; echo "fstab ---644 0 0 $btree/etc/fstab"; echo "os-release ---644 0 0 $btree/etc/fstab"; echo '$'
+  echo "localtime l--777 0 0 /usr/share/zoneinfo/UTC"
+  echo "blob ---644 0 0 $btree/usr/blob"
+  echo "wide d--755 0 0"
+  for i in $(seq 1 40); do echo "entry-with-a-longer-name-$i ---644 0 0 $btree/etc/fstab"; done
+  echo '$'
+  echo "huge d--755 0 0"
+  for i in $(seq 1 600); do echo "node-form-directory-entry-number-$i ---644 0 0 $btree/etc/fstab"; done
+  echo '$'
+  echo '$'
+} > "$xproto"
+x() { rm -f "$out/$1.xfs"; truncate -s 16M "$out/$1.xfs"; TEST_DIR=1 TEST_DEV=1 QA_CHECK_FS=1 mkfs.xfs -q -f -p "$xproto" "${@:2}" "$out/$1.xfs" >/dev/null; }
+x v5
+x v4 -m crc=0
+x block1k -b size=1024
+x dir8k -n size=8192
+x reflink -m reflink=1,rmapbt=1
 # FAT volumes (an ESP's file system) with long names, nested directories and a multi-cluster file.
 fat() { # name bits KiB [mkfs options]
   local img="$out/$1.fat"; local bits=$2 kib=$3; shift 3
@@ -47,8 +70,8 @@ fat() { # name bits KiB [mkfs options]
   mcopy -i "$img" "$tmp/cfg" "::/EFI/debian/grub.cfg"
   mcopy -i "$img" "$tmp/cfg" "::/EFI/debian/A long file name.cfg"
 }
-fat fat12 1024 12
-fat fat16 4096 16 -s 1
+fat fat12 12 1024
+fat fat16 16 4096 -s 1
 # A VHDX with a log to replay (qemu-img never leaves one): made by the harness itself.
 dotnet run -c Release --project "$(dirname "$0")" -- logseed "$out/dynamic.vhdx" "$out/logged.vhdx"
 ls -la "$out"
