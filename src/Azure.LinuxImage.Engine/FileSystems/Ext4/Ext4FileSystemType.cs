@@ -12,6 +12,10 @@ public sealed class Ext4FileSystemType : IFileSystemType
 
     public (Guid? Uuid, string? Label) Identify(IReadableVolume volume)
     {
+        if (volume.Length < Ext4Superblock.Offset + Ext4Superblock.Size)
+        {
+            return (null, null);
+        }
         var sb = Ext4Superblock.TryParse(volume.ReadBytes(Ext4Superblock.Offset, Ext4Superblock.Size), out _);
         return (sb?.Uuid, sb?.Label);
     }

@@ -19,6 +19,10 @@ public sealed class XfsFileSystemType : IFileSystemType
 
     public (Guid? Uuid, string? Label) Identify(IReadableVolume volume)
     {
+        if (volume.Length < 512)
+        {
+            return (null, null);
+        }
         var sb = XfsSuperblock.TryParse(volume.ReadBytes(0, 512), out _);
         return (sb?.Uuid, sb is null || sb.Label.Length == 0 ? null : sb.Label);
     }
