@@ -6,6 +6,7 @@
 # but /proc, /sys and /dev inside the chroot while packages install.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
+. "$here/scripts/lib/grub-bios-setup.sh"
 # The root tree is cached outside the checkout: CI clones afresh, and debootstrap takes minutes.
 work="${LIMG_SAMPLE_CACHE:-/var/tmp/limg-sample-cache}"
 rootfs="$work/rootfs"
@@ -97,11 +98,8 @@ mke2fs -q -t ext4 -d "$rootfs" -L rootfs -U "$uuid" -E root_owner=0:0 "$part" 1G
 truncate -s $((1024*1024 + 1024*1024*1024 + 300*1024)) "$raw"
 printf 'label: dos\nstart=2048, size=%d, type=83, bootable\n' $((1024*1024*1024/512)) | sfdisk -q "$raw"
 dd if="$part" of="$raw" bs=1M seek=1 conv=notrunc,sparse status=none
-# What grub-bios-setup does: boot.img's code in the MBR (keeping the partition table), the
-# boot-drive check disabled, core.img from sector 1.
-dd if="$rootfs/boot/grub/i386-pc/boot.img" of="$raw" bs=440 count=1 conv=notrunc status=none
-printf '\x90\x90' | dd of="$raw" bs=1 seek=$((0x66)) conv=notrunc status=none
-dd if="$work/core.img" of="$raw" bs=512 seek=1 conv=notrunc status=none
+# core.img from sector 1, before the partition.
+grub_bios_setup "$raw" "$rootfs/boot/grub/i386-pc/boot.img" "$work/core.img" 1 2048
 rm -f "$out"
 qemu-img convert -f raw -O vpc -o subformat=dynamic "$raw" "$out"
 rm -f "$part" "$raw"
