@@ -23,6 +23,14 @@ public static class QemuBoot
         }
     }
 
+    /// <summary>What R12 asks of a booted image: the kernel writes its log to ttyS0 and a login prompt follows there.</summary>
+    public static void AssertKernelLogAndLoginOnTtyS0(string serial)
+    {
+        StringAssert.Contains(serial, "Linux version", "kernel log on ttyS0");
+        StringAssert.Contains(serial, "console=ttyS0,115200n8");
+        StringAssert.Contains(serial, "login:", "a login prompt on the serial console");
+    }
+
     public static string BootUntil(string disk, string format, string waitFor, TimeSpan timeout, IEnumerable<string>? firmware = null)
     {
         string log = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "limg-serial-" + Guid.NewGuid().ToString("N")[..8] + ".log");

@@ -40,7 +40,7 @@ public static class SampleDisk
         return disk;
     }
 
-    private static readonly Lazy<(string WithFallback, string WithoutFallback)> MadeUefi = new(MakeUefi, LazyThreadSafetyMode.ExecutionAndPublication);
+    private static readonly Lazy<(string WithFallback, string WithoutFallback, string Hybrid)> MadeUefi = new(MakeUefi, LazyThreadSafetyMode.ExecutionAndPublication);
 
     /// <summary>The same root on a GPT disk for Generation 2: ESP with GRUB and EFI/BOOT/BOOTX64.EFI (scripts/make-uefi-sample-disk.sh).</summary>
     public static string UefiPath => MadeUefi.Value.WithFallback;
@@ -48,19 +48,21 @@ public static class SampleDisk
     /// <summary>The UEFI disk without the removable-media loader.</summary>
     public static string UefiWithoutFallbackPath => MadeUefi.Value.WithoutFallback;
 
-    private static (string, string) MakeUefi()
+    /// <summary>The UEFI disk with a BIOS boot partition holding GRUB's i386-pc core.img as well (Ubuntu's cloud-image layout): boots both ways.</summary>
+    public static string HybridPath => MadeUefi.Value.Hybrid;
+
+    private static (string, string, string) MakeUefi()
     {
-        string with = RepositoryPaths.Combine("samples", "disks", "debian-uefi.vhd");
-        string without = RepositoryPaths.Combine("samples", "disks", "debian-uefi-nofallback.vhd");
-        if (File.Exists(with) && File.Exists(without))
+        string[] disks = [.. new[] { "debian-uefi.vhd", "debian-uefi-nofallback.vhd", "debian-hybrid.vhd" }.Select(d => RepositoryPaths.Combine("samples", "disks", d))];
+        if (disks.All(File.Exists))
         {
-            return (with, without);
+            return (disks[0], disks[1], disks[2]);
         }
         var r = ExternalTool.Run("bash", [RepositoryPaths.Combine("scripts", "make-uefi-sample-disk.sh")], RepositoryPaths.Root, timeoutSeconds: 1800);
-        if (r.ExitCode != 0 || !File.Exists(with) || !File.Exists(without))
+        if (r.ExitCode != 0 || !disks.All(File.Exists))
         {
             Assert.Fail("scripts/make-uefi-sample-disk.sh failed (it needs root and Debian's package mirror):\n" + r.All[^Math.Min(r.All.Length, 4000)..]);
         }
-        return (with, without);
+        return (disks[0], disks[1], disks[2]);
     }
 }
