@@ -3,6 +3,7 @@ using Azure.LinuxImage.Engine.Disks.Raw;
 using Azure.LinuxImage.Engine.FileSystems;
 using Azure.LinuxImage.Engine.FileSystems.Fat;
 using Azure.LinuxImage.Engine.IO;
+using Azure.LinuxImage.Tests.Infrastructure;
 
 namespace Azure.LinuxImage.Tests.FileSystems;
 
@@ -147,7 +148,13 @@ public sealed class FatFileSystemTests
         Assert.AreEqual(0x1C0, fs.Stat(fs.RootNode).Mode & 0xFFF);
         fs.SetMode(node, 0x180);
         Assert.AreEqual(0x1C0, fs.Stat(node).Mode & 0xFFF);
-        image.AssertCleanAfterChanges();
+        fs.CreateFile(fs.RootNode, "kept.txt", "k"u8, 0x124, 0, 0);
+        string copy = image.AssertCleanAfterChanges();
+        // mattrib prints the attribute letters before the name: the read-only bit as mtools reads it,
+        // set on the file made without write bits, cleared on the one whose mode gave them back.
+        StringAssert.Matches(ExternalTool.RunChecked("mattrib", "-i", copy, "::/kept.txt").StdOut, new System.Text.RegularExpressions.Regex(@"^\s*A?\s+R\s+::/kept\.txt"));
+        StringAssert.Matches(ExternalTool.RunChecked("mattrib", "-i", copy, "::/RO.TXT").StdOut, new System.Text.RegularExpressions.Regex(@"^\s*A?\s+::/RO\.TXT"));
+        Assert.AreEqual("r", FatTestImage.MTypeText(copy, "RO.TXT"));
         Assert.ThrowsExactly<Azure.LinuxImage.Engine.Diagnostics.LinuxImageException>(() => fs.CreateSymlink(fs.RootNode, "l", "/x", 0, 0));
         Assert.ThrowsExactly<Azure.LinuxImage.Engine.Diagnostics.LinuxImageException>(() => fs.CreateFile(fs.RootNode, "a:b", "x"u8, 0x1A4, 0, 0));
         Assert.ThrowsExactly<IOException>(() => fs.CreateFile(fs.RootNode, "RO.TXT", "x"u8, 0x1A4, 0, 0));

@@ -10,7 +10,7 @@ namespace Azure.LinuxImage.Tests.Guest;
 [TestClass]
 public sealed class EspBootLayoutTests
 {
-    private static readonly KernelParameterEdit ArticleEdit = new(
+    internal static readonly KernelParameterEdit ArticleEdit = new(
         ["console=ttyS0,115200n8", "earlyprintk=ttyS0,115200", "rootdelay=300"],
         ["rhgb", "quiet", "crashkernel=auto"]);
 
