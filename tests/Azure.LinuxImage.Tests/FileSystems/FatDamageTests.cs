@@ -27,12 +27,28 @@ public sealed class FatDamageTests
         return path;
     }
 
+    /// <summary>Sets a cluster's entry in every FAT copy, in the width of the volume's FAT (the top four bits of a FAT32 entry kept).</summary>
     private static void SetFat(byte[] bytes, FatBootSector boot, uint cluster, uint value)
     {
-        Assert.AreEqual(FatKind.Fat16, boot.Kind);
         for (int copy = 0; copy < boot.FatCount; copy++)
         {
-            BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan((int)(boot.FatOffset + (copy * boot.FatBytes) + (cluster * 2))), (ushort)value);
+            int fat = (int)(boot.FatOffset + (copy * boot.FatBytes));
+            switch (boot.Kind)
+            {
+                case FatKind.Fat12:
+                    var pair = bytes.AsSpan(fat + (int)(cluster * 3 / 2));
+                    uint both = BinaryPrimitives.ReadUInt16LittleEndian(pair);
+                    both = (cluster & 1) == 0 ? (both & 0xF000u) | (value & 0xFFFu) : (both & 0x000Fu) | ((value & 0xFFFu) << 4);
+                    BinaryPrimitives.WriteUInt16LittleEndian(pair, (ushort)both);
+                    break;
+                case FatKind.Fat16:
+                    BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(fat + (int)(cluster * 2)), (ushort)value);
+                    break;
+                default:
+                    var entry = bytes.AsSpan(fat + (int)(cluster * 4));
+                    BinaryPrimitives.WriteUInt32LittleEndian(entry, (BinaryPrimitives.ReadUInt32LittleEndian(entry) & 0xF0000000) | (value & 0x0FFFFFFF));
+                    break;
+            }
         }
     }
 
@@ -90,6 +106,37 @@ public sealed class FatDamageTests
             var e = Fails(() => fs2.ReadFile(node));
             StringAssert.Contains(e.Message, "loops");
             Fails(() => fs2.Delete(FatFileSystemTests.Resolve(fs2, "EFI/debian"), "grubx64.efi"));
+        }
+    }
+
+    /// <summary>The same loop in a FAT12 file (12-bit entries packed in pairs) and in the FAT32 root directory, which is a cluster chain there.</summary>
+    [TestMethod]
+    public void Fat12ChainLoop_AndFat32RootDirectoryLoop_AreLimg0360_NoHang()
+    {
+        using var fat12 = FatTestImage.Create("fat12-loop", 12, 4096);
+        Assert.AreEqual(FatKind.Fat12, fat12.FileSystem.Boot.Kind);
+        ulong node = FatFileSystemTests.Resolve(fat12.FileSystem, "EFI/debian/grubx64.efi");
+        string path12 = Damage(fat12, (b, fs) =>
+        {
+            uint first = FirstCluster(b, node);
+            SetFat(b, fs.Boot, first + 3, first + 1);
+        });
+        Assert.AreNotEqual(0, Azure.LinuxImage.Tests.Infrastructure.ExternalTool.Run("fsck.vfat", ["-n", path12]).ExitCode);
+        var fs12 = FatFileSystemTests.OpenFile(path12, out var disk12);
+        using (disk12)
+        {
+            StringAssert.Contains(Fails(() => fs12.ReadFile(node)).Message, "loops");
+        }
+
+        using var fat32 = FatTestImage.Create("fat32-rootloop", 32, 64 * 1024, mkfsOptions: ["-s", "1"]);
+        // The root's first cluster is its last: it is made to point to itself.
+        string path32 = Damage(fat32, (b, fs) => SetFat(b, fs.Boot, fs.Boot.RootCluster, fs.Boot.RootCluster));
+        Assert.AreNotEqual(0, Azure.LinuxImage.Tests.Infrastructure.ExternalTool.Run("fsck.vfat", ["-n", path32]).ExitCode);
+        var fs32 = FatFileSystemTests.OpenFile(path32, out var disk32);
+        using (disk32)
+        {
+            Fails(() => fs32.ListDirectory(fs32.RootNode));
+            Fails(() => fs32.Lookup(fs32.RootNode, "missing"));
         }
     }
 
