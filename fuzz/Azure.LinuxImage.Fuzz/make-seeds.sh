@@ -60,7 +60,7 @@ x v4 -m crc=0
 x block1k -b size=1024
 x dir8k -n size=8192
 x reflink -m reflink=1,rmapbt=1
-# FAT volumes (an ESP's file system) with long names, nested directories and a multi-cluster file.
+# FAT12, FAT16 and FAT32 volumes (an ESP's file system) with long names, nested directories and a multi-cluster file.
 fat() { # name bits KiB [mkfs options]
   local img="$out/$1.fat"; local bits=$2 kib=$3; shift 3
   rm -f "$img"; mkfs.vfat -C -F "$bits" "$@" "$img" "$kib" >/dev/null
@@ -72,6 +72,8 @@ fat() { # name bits KiB [mkfs options]
 }
 fat fat12 12 1024
 fat fat16 16 4096 -s 1
+# FAT32 needs 65,525 clusters: 34 MB of 512-byte clusters (sparse; beyond AFL's limit, for mutate).
+fat fat32 32 34000 -s 1
 # A VHDX with a log to replay (qemu-img never leaves one): made by the harness itself.
 dotnet run -c Release --project "$(dirname "$0")" -- logseed "$out/dynamic.vhdx" "$out/logged.vhdx"
 ls -la "$out"
