@@ -59,40 +59,42 @@ internal sealed class FatTestImage : IDisposable
         };
     }
 
-    /// <summary>mkfs.vfat -F <paramref name="fatBits"/>, then every file copied in by mcopy (directories by mmd).</summary>
+    /// <summary>An FAT image with the default ESP-like files (or <paramref name="files"/>), opened through an overlay.</summary>
     public static FatTestImage Create(string name, int fatBits, int sizeKiB, IReadOnlyDictionary<string, byte[]>? files = null, string[]? mkfsOptions = null, string mountOptions = "")
     {
         var temp = new TempDir(name);
         try
         {
             string image = temp["esp.img"];
-            var args = new List<string> { "-C", "-F", fatBits.ToString(System.Globalization.CultureInfo.InvariantCulture), "-i", Serial.ToString("X8", System.Globalization.CultureInfo.InvariantCulture), "-n", "ESPTEST" };
-            args.AddRange(mkfsOptions ?? []);
-            args.Add(image);
-            args.Add(sizeKiB.ToString(System.Globalization.CultureInfo.InvariantCulture));
-            ExternalTool.RunChecked("mkfs.vfat", [.. args]);
-            var made = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
-            foreach (var (path, content) in files ?? DefaultFiles())
-            {
-                string[] parts = path.Split('/');
-                for (int i = 1; i < parts.Length; i++)
-                {
-                    string dir = string.Join('/', parts[..i]);
-                    if (made.Add(dir))
-                    {
-                        ExternalTool.RunChecked("mmd", "-i", image, "::/" + dir);
-                    }
-                }
-                string local = temp[$"src-{Guid.NewGuid():N}"];
-                File.WriteAllBytes(local, content);
-                ExternalTool.RunChecked("mcopy", "-i", image, local, "::/" + path);
-            }
+            Make(temp, image, fatBits, sizeKiB, files ?? DefaultFiles(), ["-i", Serial.ToString("X8", System.Globalization.CultureInfo.InvariantCulture), "-n", "ESPTEST", .. mkfsOptions ?? []]);
             return new FatTestImage(temp, image, mountOptions);
         }
         catch
         {
             temp.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>mkfs.vfat -F <paramref name="fatBits"/> into <paramref name="image"/>, then every file copied in by mcopy (directories by mmd).</summary>
+    public static void Make(TempDir temp, string image, int fatBits, int sizeKiB, IReadOnlyDictionary<string, byte[]> files, params string[] mkfsOptions)
+    {
+        ExternalTool.RunChecked("mkfs.vfat", ["-C", "-F", fatBits.ToString(System.Globalization.CultureInfo.InvariantCulture), .. mkfsOptions, image, sizeKiB.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        var made = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (path, content) in files)
+        {
+            string[] parts = path.Split('/');
+            for (int i = 1; i < parts.Length; i++)
+            {
+                string dir = string.Join('/', parts[..i]);
+                if (made.Add(dir))
+                {
+                    ExternalTool.RunChecked("mmd", "-i", image, "::/" + dir);
+                }
+            }
+            string local = temp[$"src-{Guid.NewGuid():N}"];
+            File.WriteAllBytes(local, content);
+            ExternalTool.RunChecked("mcopy", "-i", image, local, "::/" + path);
         }
     }
 

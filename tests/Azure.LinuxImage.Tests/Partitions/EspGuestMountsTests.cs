@@ -33,15 +33,13 @@ public sealed class EspGuestMountsTests
         });
 
         string esp = temp["esp.img"];
-        ExternalTool.RunChecked("mkfs.vfat", "-C", "-F", "32", "-s", "1", "-i", Serial, "-n", "EFI", esp, (layout[1].Size / 1024).ToString(System.Globalization.CultureInfo.InvariantCulture));
-        File.WriteAllText(temp["loader.conf"], LoaderConf);
-        File.WriteAllText(temp["entry.conf"], "title      Debian GNU/Linux 12 (bookworm)\nversion    6.1.0-13-amd64\nmachine-id 0123456789abcdef\n" +
-            "options    root=UUID=" + TestDisks.RootUuid + " ro quiet\nlinux      /0123456789abcdef/6.1.0-13-amd64/linux\n");
-        File.WriteAllBytes(temp["bootx64.efi"], [0x4D, 0x5A, .. new byte[3000]]);
-        ExternalTool.RunChecked("mmd", "-i", esp, "::/loader", "::/loader/entries", "::/EFI", "::/EFI/BOOT");
-        ExternalTool.RunChecked("mcopy", "-i", esp, temp["loader.conf"], "::/loader/loader.conf");
-        ExternalTool.RunChecked("mcopy", "-i", esp, temp["entry.conf"], "::/" + Entry["/efi/".Length..]);
-        ExternalTool.RunChecked("mcopy", "-i", esp, temp["bootx64.efi"], "::/EFI/BOOT/BOOTX64.EFI");
+        FatTestImage.Make(temp, esp, 32, (int)(layout[1].Size / 1024), new Dictionary<string, byte[]>
+        {
+            ["loader/loader.conf"] = Encoding.UTF8.GetBytes(LoaderConf),
+            [Entry["/efi/".Length..]] = Encoding.UTF8.GetBytes("title      Debian GNU/Linux 12 (bookworm)\nversion    6.1.0-13-amd64\nmachine-id 0123456789abcdef\n" +
+                "options    root=UUID=" + TestDisks.RootUuid + " ro quiet\nlinux      /0123456789abcdef/6.1.0-13-amd64/linux\n"),
+            ["EFI/BOOT/BOOTX64.EFI"] = [0x4D, 0x5A, .. new byte[3000]],
+        }, "-s", "1", "-i", Serial, "-n", "EFI");
         FatTestImage.AssertClean(esp);
 
         TestDisks.Place(disk, esp, layout[1].Offset);

@@ -5,6 +5,7 @@ using Azure.LinuxImage.Engine.IO;
 using Azure.LinuxImage.Engine.Validation;
 using Azure.LinuxImage.Engine.Validation.Boot;
 using Azure.LinuxImage.Engine.Validation.Guest;
+using Azure.LinuxImage.Tests.FileSystems;
 using Azure.LinuxImage.Tests.Guest;
 using Azure.LinuxImage.Tests.Infrastructure;
 
@@ -71,20 +72,7 @@ public sealed class BootRulesTests
         if (espFiles is not null)
         {
             string esp = temp[$"esp-{Guid.NewGuid():N}.img"];
-            ExternalTool.RunChecked("mkfs.vfat", "-C", "-F", "32", "-s", "1", esp, (64 * 1024).ToString(System.Globalization.CultureInfo.InvariantCulture));
-            var made = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
-            foreach (var (path, source) in espFiles)
-            {
-                string[] parts = path.Split('/');
-                for (int i = 1; i < parts.Length; i++)
-                {
-                    if (made.Add(string.Join('/', parts[..i])))
-                    {
-                        ExternalTool.RunChecked("mmd", "-i", esp, "::/" + string.Join('/', parts[..i]));
-                    }
-                }
-                ExternalTool.RunChecked("mcopy", "-i", esp, source, "::/" + path);
-            }
+            FatTestImage.Make(temp, esp, 32, 64 * 1024, espFiles.ToDictionary(f => f.Key, f => File.ReadAllBytes(f.Value)), "-s", "1");
             using var d = new FileStream(disk, FileMode.Open, FileAccess.Write);
             d.Position = 4096L * 512;
             d.Write(File.ReadAllBytes(esp));
