@@ -31,6 +31,9 @@ public static class QemuBoot
         StringAssert.Contains(serial, "login:", "a login prompt on the serial console");
     }
 
+    /// <summary>The serial text without terminal escape sequences: GRUB draws its menu with cursor moves and systemd colours unit names, both inside the lines a test looks for.</summary>
+    public static string Plain(string serial) => System.Text.RegularExpressions.Regex.Replace(serial, @"\x1b\[[0-9;?]*[A-Za-z]", "");
+
     public static string BootUntil(string disk, string format, string waitFor, TimeSpan timeout, IEnumerable<string>? firmware = null)
     {
         string log = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "limg-serial-" + Guid.NewGuid().ToString("N")[..8] + ".log");
