@@ -97,10 +97,33 @@ internal static class Ext4Directory
         t[7] = TailFileType;
     }
 
+    /// <summary>
+    /// Whether the block ends in a checksum tail: the entry chain must end exactly where the tail
+    /// starts. The last 12 bytes alone do not tell: an htree root keeps the tail of the linear block
+    /// it was made from inside ".."'s record (and its dx_tail's checksum where the tail's was), so the
+    /// bytes match while the chain runs to the end of the block (seen on kernel-made /etc/ssl/certs).
+    /// </summary>
     public static bool HasTail(ReadOnlySpan<byte> block)
     {
         var t = block[^TailSize..];
-        return BinaryPrimitives.ReadUInt32LittleEndian(t) == 0 && BinaryPrimitives.ReadUInt16LittleEndian(t[4..]) == TailSize && t[6] == 0 && t[7] == TailFileType;
+        if (!(BinaryPrimitives.ReadUInt32LittleEndian(t) == 0 && BinaryPrimitives.ReadUInt16LittleEndian(t[4..]) == TailSize && t[6] == 0 && t[7] == TailFileType))
+        {
+            return false;
+        }
+        int end = block.Length - TailSize;
+        int at = 0;
+        // Each step advances by at least 12 bytes, so the walk ends within a block's worth of steps.
+        while (at < end)
+        {
+            int length = BinaryPrimitives.ReadUInt16LittleEndian(block[(at + 4)..]);
+            if (length < 12 || at + length > block.Length)
+            {
+                // A broken chain: the parser reports it; here the bytes alone decide, as before.
+                return true;
+            }
+            at += length;
+        }
+        return at == end;
     }
 
     /// <summary>Tries to place an entry in a block (into free slack after an entry or into an unused entry); false when it does not fit.</summary>
