@@ -205,6 +205,9 @@ internal sealed class BtrfsTree
         return node;
     }
 
+    /// <summary>Drops a block a commit wrote (its address may have held another block before).</summary>
+    public void Forget(ulong bytenr) => cache.Remove(bytenr);
+
     private BtrfsNode Load(ulong bytenr)
     {
         uint nodeSize = superblock.NodeSize;
