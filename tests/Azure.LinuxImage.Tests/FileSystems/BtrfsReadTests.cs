@@ -112,7 +112,7 @@ public sealed class BtrfsReadTests
         StringAssert.Contains(e.Message, "LZO");
     }
 
-    private static void WriteCompressible(string mount)
+    internal static void WriteCompressible(string mount)
     {
         var text = string.Concat(Enumerable.Range(0, 40000).Select(i => $"line {i % 977} of a compressible file\n"));
         // File.WriteAllText preallocates (fallocate), and the kernel never compresses into preallocated extents.
@@ -141,7 +141,7 @@ public sealed class BtrfsReadTests
     }
 
     /// <summary>openSUSE's layout as snapper and the installer make it, and what a snapshot of a tree with nested subvolumes shows.</summary>
-    private static string MakeSuseLayout(TempDir temp)
+    internal static string MakeSuseLayout(TempDir temp)
     {
         return BtrfsTestImage.Create(temp, 256, DefaultMkfs, root => File.WriteAllText(Path.Combine(root, "top-level-file"), "top\n"), mounted: m =>
         {
