@@ -148,6 +148,83 @@ public sealed class BtrfsWriteTests
         BtrfsTestImage.AssertSameAsKernel(written, string.Empty, temp);
     }
 
+    [TestMethod]
+    public void Compressed_files_are_rewritten_uncompressed_and_their_compressed_extents_released()
+    {
+        using var temp = new TempDir("btrfs-write-compressed");
+        string image = BtrfsTestImage.Create(temp, 256, [], root => File.WriteAllText(Path.Combine(root, "plain"), "plain\n"),
+            mounted: BtrfsReadTests.WriteCompressible, mountOptions: "compress-force=zstd");
+        using var volume = FileVolume.OpenRead(image);
+        var overlay = new DiskOverlay(volume);
+        var fs = BtrfsFileSystem.Open(overlay, image);
+        fs.Clock = () => Now;
+        var model = new BtrfsModel(BtrfsTestImage.EngineView(fs));
+        model.Replace(fs, "/big.txt", BtrfsTestImage.Filled(70_000, 31));
+        model.Replace(fs, "/patched.txt", "a compressed extent referenced twice, now gone\n"u8.ToArray());
+        model.Replace(fs, "/small.txt", BtrfsTestImage.Filled(3000, 32));
+        model.CreateFile(fs, fs.RootNode, string.Empty, "new.txt", BtrfsTestImage.Filled(20_000, 33), 0x1A4, 0, 0);
+        model.Delete(fs, Resolve(fs, "/dir"), "/dir", "random.bin");
+        model.AssertEngine(fs);
+        string written = OverlayCopy.Write(overlay, image, temp);
+        Check(written);
+        model.AssertKernel(written, temp);
+        string dump = ExternalTool.RunChecked("btrfs", "inspect-internal", "dump-tree", "-t", "5", written).StdOut;
+        // Only what the engine did not touch stays compressed: nothing here.
+        Assert.DoesNotContain("compression 3", dump);
+    }
+
+    [TestMethod]
+    public void Suse_layout_subvolumes_are_written_and_blocks_shared_with_a_snapshot_are_refused()
+    {
+        using var temp = new TempDir("btrfs-write-suse");
+        string image = BtrfsReadTests.MakeSuseLayout(temp);
+        using var volume = FileVolume.OpenRead(image);
+        var overlay = new DiskOverlay(volume);
+
+        // @/home is nobody's snapshot: written.
+        var home = BtrfsFileSystem.Open(overlay, image, "subvol=@/home");
+        home.Clock = () => Now;
+        var homeModel = new BtrfsModel(BtrfsTestImage.EngineView(home));
+        homeModel.Replace(home, "/user.txt", "rewritten home\n"u8.ToArray());
+        homeModel.CreateDirectory(home, home.RootNode, string.Empty, "azureuser", 0x1C0, 1000, 1000);
+        homeModel.CreateFile(home, Resolve(home, "/azureuser"), "/azureuser", ".bashrc", BtrfsTestImage.Filled(5000, 41), 0x1A4, 1000, 1000);
+
+        // The booted root (snapshot 1) shares blocks with the read-only snapshot 2, except on the path
+        // the kernel copied when it changed /etc/fstab after the snapshot: that path is written, a
+        // shared one refused with nothing written.
+        var snapshotBefore = BtrfsTestImage.KernelView(image, "subvol=@/.snapshots/2/snapshot", temp);
+        var root = BtrfsFileSystem.Open(overlay, image);
+        root.Clock = () => Now;
+        root.ReplaceContent(Resolve(root, "/etc/fstab"), "UUID=1234 / btrfs defaults 0 0\n"u8);
+        int refused = 0;
+        foreach (string path in new[] { "/boot/initrd", "/usr/share/many/file-0000-", "/var/sparse", "/boot/grub2/grub.cfg" })
+        {
+            int changes = overlay.GetChanges().Count;
+            try
+            {
+                root.ReplaceContent(Resolve(root, path), "x\n"u8);
+            }
+            catch (LinuxImageException e)
+            {
+                Assert.AreEqual("LIMG0385", e.Descriptor.Code, e.Message);
+                Assert.AreEqual(changes, overlay.GetChanges().Count, "the refused change left bytes behind");
+                refused++;
+            }
+        }
+        Assert.IsGreaterThan(0, refused, "no path of the booted root was shared with the snapshot");
+
+        string written = OverlayCopy.Write(overlay, image, temp);
+        Check(written);
+        var kernel = BtrfsTestImage.KernelView(written, "subvol=@/home", temp);
+        Assert.AreEqual(BtrfsTestImage.Digest("rewritten home\n"u8.ToArray()), kernel["/user.txt"].Content);
+        Assert.AreEqual(1000, kernel["/azureuser/.bashrc"].Uid);
+        BtrfsTestImage.AssertSameAsKernel(written, "subvol=@/home", temp);
+        BtrfsTestImage.AssertSameAsKernel(written, string.Empty, temp, minimumEntries: 400);
+        Assert.AreEqual(BtrfsTestImage.Digest("UUID=1234 / btrfs defaults 0 0\n"u8.ToArray()), BtrfsTestImage.KernelView(written, string.Empty, temp)["/etc/fstab"].Content);
+        var snapshotAfter = BtrfsTestImage.KernelView(written, "subvol=@/.snapshots/2/snapshot", temp);
+        CollectionAssert.AreEqual(snapshotBefore.ToList(), snapshotAfter.ToList(), "the snapshot is as it was");
+    }
+
     /// <summary>btrfs check --readonly, with data checksums verified: exit code 0 and no error line.</summary>
     public static void Check(string image)
     {
