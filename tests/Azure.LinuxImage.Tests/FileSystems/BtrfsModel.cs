@@ -46,6 +46,9 @@ internal sealed class BtrfsModel
         entries[path] = entries[path] with { Size = content.Length, Content = BtrfsTestImage.Digest(content) };
     }
 
+    /// <summary>A hard link of <paramref name="path"/> shows its contents.</summary>
+    public void HardLink(string alias, string path) => entries[alias] = entries[alias] with { Size = entries[path].Size, Content = entries[path].Content };
+
     public void Delete(IFileSystem fs, ulong dir, string dirPath, string name)
     {
         fs.Delete(dir, name);

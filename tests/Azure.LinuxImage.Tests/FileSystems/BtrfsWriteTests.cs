@@ -174,7 +174,7 @@ public sealed class BtrfsWriteTests
     }
 
     [TestMethod]
-    public void Suse_layout_subvolumes_are_written_and_blocks_shared_with_a_snapshot_are_refused()
+    public void Suse_layout_booted_snapshot_and_subvolumes_are_written_and_snappers_snapshot_stays_as_it_was()
     {
         using var temp = new TempDir("btrfs-write-suse");
         string image = BtrfsReadTests.MakeSuseLayout(temp);
@@ -189,29 +189,27 @@ public sealed class BtrfsWriteTests
         homeModel.CreateDirectory(home, home.RootNode, string.Empty, "azureuser", 0x1C0, 1000, 1000);
         homeModel.CreateFile(home, Resolve(home, "/azureuser"), "/azureuser", ".bashrc", BtrfsTestImage.Filled(5000, 41), 0x1A4, 1000, 1000);
 
-        // The booted root (snapshot 1) shares blocks with the read-only snapshot 2, except on the path
-        // the kernel copied when it changed /etc/fstab after the snapshot: that path is written, a
-        // shared one refused with nothing written.
+        // The booted root (snapshot 1) shares blocks with snapper's read-only snapshot 2: copied with
+        // the kernel's reference updates, the snapshot left as it was. The read-only snapshot itself is refused.
         var snapshotBefore = BtrfsTestImage.KernelView(image, "subvol=@/.snapshots/2/snapshot", temp);
         var root = BtrfsFileSystem.Open(overlay, image);
         root.Clock = () => Now;
-        root.ReplaceContent(Resolve(root, "/etc/fstab"), "UUID=1234 / btrfs defaults 0 0\n"u8);
-        int refused = 0;
+        var rootModel = new BtrfsModel(BtrfsTestImage.EngineView(root));
+        rootModel.Replace(root, "/etc/fstab", "UUID=1234 / btrfs defaults 0 0\n"u8.ToArray());
+        rootModel.HardLink("/etc/fstab.hard", "/etc/fstab");
         foreach (string path in new[] { "/boot/initrd", "/usr/share/many/file-0000-", "/var/sparse", "/boot/grub2/grub.cfg" })
         {
-            int changes = overlay.GetChanges().Count;
-            try
-            {
-                root.ReplaceContent(Resolve(root, path), "x\n"u8);
-            }
-            catch (LinuxImageException e)
-            {
-                Assert.AreEqual("LIMG0385", e.Descriptor.Code, e.Message);
-                Assert.AreEqual(changes, overlay.GetChanges().Count, "the refused change left bytes behind");
-                refused++;
-            }
+            rootModel.Replace(root, path, Encoding.UTF8.GetBytes("rewritten " + path + "\n"));
         }
-        Assert.IsGreaterThan(0, refused, "no path of the booted root was shared with the snapshot");
+        rootModel.CreateFile(root, Resolve(root, "/etc"), "/etc", "waagent.conf", BtrfsTestImage.Filled(6000, 42), 0x1A4, 0, 0);
+        rootModel.Delete(root, Resolve(root, "/usr/share/many"), "/usr/share/many", "file-0399-" + new string('n', 399 % 50));
+        rootModel.Delete(root, Resolve(root, "/etc"), "/etc", "regular-5000");
+        rootModel.SetMode(root, "/etc/ssh/sshd_config", 0x1A4);
+        var snapshot = BtrfsFileSystem.Open(overlay, image, "subvol=@/.snapshots/2/snapshot");
+        int changes = overlay.GetChanges().Count;
+        var e = Assert.ThrowsExactly<LinuxImageException>(() => snapshot.ReplaceContent(Resolve(snapshot, "/etc/fstab"), "x\n"u8));
+        Assert.AreEqual("LIMG0384", e.Descriptor.Code, e.Message);
+        Assert.AreEqual(changes, overlay.GetChanges().Count, "the refused change left bytes behind");
 
         string written = OverlayCopy.Write(overlay, image, temp);
         Check(written);
@@ -220,10 +218,15 @@ public sealed class BtrfsWriteTests
         Assert.AreEqual(1000, kernel["/azureuser/.bashrc"].Uid);
         BtrfsTestImage.AssertSameAsKernel(written, "subvol=@/home", temp);
         BtrfsTestImage.AssertSameAsKernel(written, string.Empty, temp, minimumEntries: 400);
-        Assert.AreEqual(BtrfsTestImage.Digest("UUID=1234 / btrfs defaults 0 0\n"u8.ToArray()), BtrfsTestImage.KernelView(written, string.Empty, temp)["/etc/fstab"].Content);
+        rootModel.AssertKernel(written, temp);
+        // The copies really were of shared blocks: more of them now carry FULL_BACKREF for the snapshot.
+        Assert.IsGreaterThan(FullBackrefs(image), FullBackrefs(written));
         var snapshotAfter = BtrfsTestImage.KernelView(written, "subvol=@/.snapshots/2/snapshot", temp);
         CollectionAssert.AreEqual(snapshotBefore.ToList(), snapshotAfter.ToList(), "the snapshot is as it was");
     }
+
+    private static int FullBackrefs(string image) =>
+        ExternalTool.RunChecked("btrfs", "inspect-internal", "dump-tree", "-t", "extent", image).StdOut.Split('\n').Count(l => l.Contains("FULL_BACKREF", StringComparison.Ordinal));
 
     /// <summary>btrfs check --readonly, with data checksums verified: exit code 0 and no error line.</summary>
     public static void Check(string image)

@@ -88,90 +88,13 @@ public sealed partial class BtrfsFileSystem
         foreach (var (key, value) in t.Range(treeId, new BtrfsKey(inode, BtrfsItem.ExtentData, 0), new BtrfsKey(inode, BtrfsItem.ExtentData, ulong.MaxValue)))
         {
             var extent = BtrfsFileExtent.Parse(value) ?? throw Damaged(inode, $"its extent item at {key.Offset} is {value.Length} bytes");
+            // The item goes first: copying its leaf may turn a snapshot's shared references into this tree's.
+            t.Delete(treeId, key);
             if (extent.Type != BtrfsFileExtent.TypeInline && extent.DiskBytenr != 0)
             {
-                DropDataReference(t, extent.DiskBytenr, extent.DiskNumBytes, treeId, inode, key.Offset - extent.Offset);
-            }
-            t.Delete(treeId, key);
-        }
-    }
-
-    /// <summary>
-    /// One file extent item's reference to a data extent goes: the inline or keyed EXTENT_DATA_REF
-    /// for (tree, inode, offset) loses one count; at no references the extent, its checksums and
-    /// its space go.
-    /// </summary>
-    private void DropDataReference(BtrfsTransaction t, ulong bytenr, ulong length, ulong treeId, ulong inode, ulong offset)
-    {
-        var key = new BtrfsKey(bytenr, BtrfsItem.ExtentItem, length);
-        var item = t.Find(BtrfsItem.ExtentTreeObjectId, key) ?? throw Damaged(inode, $"its data extent at {bytenr} ({length} bytes) has no extent item");
-        if (item.Length < BtrfsExtentItem.HeaderSize)
-        {
-            throw Damaged(inode, $"the extent item of its data at {bytenr} is {item.Length} bytes");
-        }
-        var extent = BtrfsExtentItem.Parse(item, fullItem: false);
-        if ((extent.Flags & BtrfsExtentItem.FlagData) == 0 || extent.RefCount == 0)
-        {
-            throw Damaged(inode, $"the extent item of its data at {bytenr} is not a referenced data extent");
-        }
-        byte[] updated = item;
-        bool found = false;
-        foreach (var r in extent.Refs)
-        {
-            if (r.Type == BtrfsItem.ExtentDataRef && r.Root == treeId && r.ObjectId == inode && r.Offset == offset && r.Count > 0)
-            {
-                if (r.Count > 1)
-                {
-                    updated = (byte[])item.Clone();
-                    BinaryPrimitives.WriteUInt32LittleEndian(updated.AsSpan(r.Position + 25), r.Count - 1);
-                }
-                else
-                {
-                    updated = [.. item.AsSpan(0, r.Position), .. item.AsSpan(r.Position + r.Length)];
-                }
-                found = true;
-                break;
+                t.ChangeDataReference(extent.DiskBytenr, extent.DiskNumBytes, BtrfsItem.ExtentDataRef, treeId, inode, key.Offset - extent.Offset, -1);
             }
         }
-        if (!found)
-        {
-            foreach (var (refKey, refData) in t.Range(BtrfsItem.ExtentTreeObjectId, new BtrfsKey(bytenr, BtrfsItem.ExtentDataRef, 0), new BtrfsKey(bytenr, BtrfsItem.ExtentDataRef, ulong.MaxValue)))
-            {
-                if (refData.Length >= 28 && BinaryPrimitives.ReadUInt64LittleEndian(refData) == treeId
-                    && BinaryPrimitives.ReadUInt64LittleEndian(refData.AsSpan(8)) == inode && BinaryPrimitives.ReadUInt64LittleEndian(refData.AsSpan(16)) == offset)
-                {
-                    uint count = BinaryPrimitives.ReadUInt32LittleEndian(refData.AsSpan(24));
-                    if (count > 1)
-                    {
-                        var data = (byte[])refData.Clone();
-                        BinaryPrimitives.WriteUInt32LittleEndian(data.AsSpan(24), count - 1);
-                        t.Update(BtrfsItem.ExtentTreeObjectId, refKey, data);
-                    }
-                    else
-                    {
-                        t.Delete(BtrfsItem.ExtentTreeObjectId, refKey);
-                    }
-                    updated = (byte[])item.Clone();
-                    found = true;
-                    break;
-                }
-            }
-        }
-        if (!found)
-        {
-            throw new LinuxImageException(DiagnosticCatalog.BtrfsWriteUnsupported, Source, Source,
-                $"the data extent at {bytenr} of inode {inode} is referenced through a shared leaf (a snapshot's), not by subvolume {treeId} directly");
-        }
-        ulong refs = extent.RefCount - 1;
-        if (refs == 0)
-        {
-            t.Delete(BtrfsItem.ExtentTreeObjectId, key);
-            DeleteChecksums(t, bytenr, length);
-            t.FreeData(bytenr, length);
-            return;
-        }
-        BinaryPrimitives.WriteUInt64LittleEndian(updated, refs);
-        t.Update(BtrfsItem.ExtentTreeObjectId, key, updated);
     }
 
     /// <summary>Checksum items for new data, each as many sectors as a leaf holds.</summary>
@@ -193,39 +116,6 @@ public sealed partial class BtrfsFileSystem
                 sum[..size].CopyTo(item.AsSpan(i * size));
             }
             t.Insert(BtrfsItem.CsumTreeObjectId, new BtrfsKey(BtrfsItem.ExtentCsumObjectId, BtrfsItem.ExtentCsum, start + ((ulong)first * (ulong)sector)), item);
-        }
-    }
-
-    /// <summary>Removes the checksums of [start, start+length), cutting items that reach past either end.</summary>
-    private void DeleteChecksums(BtrfsTransaction t, ulong start, ulong length)
-    {
-        int size = tree.Checksum.Size;
-        ulong sector = superblock.SectorSize;
-        ulong reach = (ulong)(t.MaxItemSize / size) * sector;
-        ulong end = start + length;
-        var items = t.Range(BtrfsItem.CsumTreeObjectId,
-            new BtrfsKey(BtrfsItem.ExtentCsumObjectId, BtrfsItem.ExtentCsum, start > reach ? start - reach : 0),
-            new BtrfsKey(BtrfsItem.ExtentCsumObjectId, BtrfsItem.ExtentCsum, end - 1));
-        foreach (var (key, sums) in items)
-        {
-            if (sums.Length % size != 0 || key.Offset % sector != 0)
-            {
-                throw tree.Damaged($"the checksum item at {key.Offset} is misaligned");
-            }
-            ulong itemEnd = key.Offset + ((ulong)(sums.Length / size) * sector);
-            if (itemEnd <= start)
-            {
-                continue;
-            }
-            t.Delete(BtrfsItem.CsumTreeObjectId, key);
-            if (key.Offset < start)
-            {
-                t.Insert(BtrfsItem.CsumTreeObjectId, key, sums[..(int)((start - key.Offset) / sector * (ulong)size)]);
-            }
-            if (itemEnd > end)
-            {
-                t.Insert(BtrfsItem.CsumTreeObjectId, new BtrfsKey(key.ObjectId, key.Type, end), sums[(int)((end - key.Offset) / sector * (ulong)size)..]);
-            }
         }
     }
 }

@@ -109,7 +109,23 @@ public sealed partial class BtrfsFileSystem
         {
             throw new IOException($"Node {node} is the stand-in of a subvolume this snapshot does not hold; it cannot change.");
         }
-        return (subvolumes[index].Id, inode, Inode(index, inode));
+        ulong id = subvolumes[index].Id;
+        if (IsReadOnlySubvolume(id))
+        {
+            throw new LinuxImageException(DiagnosticCatalog.BtrfsWriteUnsupported, Source, Source,
+                $"subvolume {id} is a read-only snapshot (BTRFS_ROOT_SUBVOL_RDONLY), which the kernel never changes either");
+        }
+        return (id, inode, Inode(index, inode));
+    }
+
+    private bool IsReadOnlySubvolume(ulong id)
+    {
+        byte[]? last = null;
+        foreach (var item in tree.Range(rootTree, new BtrfsKey(id, BtrfsItem.RootItem, 0), new BtrfsKey(id, BtrfsItem.RootItem, ulong.MaxValue)))
+        {
+            last = item.Data.ToArray();
+        }
+        return last is not null && last.Length >= 216 && (BinaryPrimitives.ReadUInt64LittleEndian(last.AsSpan(208)) & 1) != 0;
     }
 
     public void SetMode(ulong node, int permissions)

@@ -10,9 +10,8 @@ namespace Azure.LinuxImage.Engine.FileSystems.Btrfs;
 /// generation, its parent pointed at the copy, up to a new root; the old blocks are freed (pinned:
 /// never reused inside the transaction, so the committed trees stay whole until the superblock
 /// moves). Nothing reaches the volume before <see cref="Commit"/>; anything thrown before it leaves
-/// the volume as it was. A block another tree shares (a snapshot's) is never changed: its extent
-/// item must show exactly one reference, from this tree, without FULL_BACKREF, or the change is
-/// refused.
+/// the volume as it was. A block another tree shares (a snapshot's) is never changed in place: it
+/// is copied with the kernel's reference updates (<see cref="UpdateReferencesForCow"/>).
 /// </summary>
 internal sealed partial class BtrfsTransaction
 {
@@ -288,11 +287,14 @@ internal sealed partial class BtrfsTransaction
         {
             return node;
         }
-        CheckExclusive(treeId, node);
+        bool lastReference = UpdateReferencesForCow(treeId, node);
         ulong bytenr = AllocateTreeBlock(treeId, node.Level);
         var copy = node.CopyTo(bytenr, Transid, treeId);
         nodes[bytenr] = copy;
-        FreeCommittedBlock(node.Bytenr, node.Level);
+        if (lastReference)
+        {
+            FreeCommittedBlock(node.Bytenr, node.Level);
+        }
         if (parent is null)
         {
             roots[treeId] = (bytenr, node.Level, Transid);
@@ -302,35 +304,6 @@ internal sealed partial class BtrfsTransaction
             parent.Pointers[slot] = (bytenr, Transid);
         }
         return copy;
-    }
-
-    /// <summary>
-    /// Refuses to change a block that is not this tree's alone: shared with a snapshot (more than
-    /// one reference), or referenced by its parent's address (FULL_BACKREF), whose children's
-    /// references would have to be rewritten too.
-    /// </summary>
-    private void CheckExclusive(ulong treeId, BtrfsMutableNode node)
-    {
-        var key = Skinny ? new BtrfsKey(node.Bytenr, BtrfsItem.MetadataItem, node.Level) : new BtrfsKey(node.Bytenr, BtrfsItem.ExtentItem, (ulong)NodeSize);
-        var item = Find(BtrfsItem.ExtentTreeObjectId, key);
-        if (item is null && Skinny)
-        {
-            // A file system converted to skinny metadata keeps its older full extent items.
-            item = Find(BtrfsItem.ExtentTreeObjectId, new BtrfsKey(node.Bytenr, BtrfsItem.ExtentItem, (ulong)NodeSize));
-            key = new BtrfsKey(node.Bytenr, BtrfsItem.ExtentItem, (ulong)NodeSize);
-        }
-        if (item is null || item.Length < BtrfsExtentItem.HeaderSize)
-        {
-            throw reader.Damaged($"the tree block at {node.Bytenr} of tree {treeId} has no extent item");
-        }
-        var extent = BtrfsExtentItem.Parse(item, key.Type == BtrfsItem.ExtentItem);
-        bool ownRef = extent.Refs.Count == 1 && extent.Refs[0].Type == BtrfsItem.TreeBlockRef && extent.Refs[0].Root == treeId;
-        if (extent.RefCount != 1 || (extent.Flags & ExtentFlagFullBackref) != 0 || !ownRef || node.Owner != treeId)
-        {
-            throw new LinuxImageException(DiagnosticCatalog.BtrfsSharedBlock, source, source, node.Bytenr, treeId,
-                $"{extent.RefCount} reference(s){((extent.Flags & ExtentFlagFullBackref) != 0 ? ", FULL_BACKREF" : string.Empty)}, owner {node.Owner}");
-        }
-        blockKeys[node.Bytenr] = key;
     }
 
     private readonly Dictionary<ulong, BtrfsKey> blockKeys = [];
