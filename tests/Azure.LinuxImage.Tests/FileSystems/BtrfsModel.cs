@@ -153,7 +153,7 @@ internal sealed class BtrfsModel
 
     public void AssertEngine(IFileSystem fs) => AssertSame(BtrfsTestImage.EngineView(fs), "engine");
 
-    public void AssertKernel(string image, Azure.LinuxImage.Tests.Infrastructure.TempDir temp) => AssertSame(BtrfsTestImage.KernelView(image, string.Empty, temp), "kernel");
+    public void AssertKernel(string image, Azure.LinuxImage.Tests.Infrastructure.TempDir temp, string options = "") => AssertSame(BtrfsTestImage.KernelView(image, options, temp), $"kernel ({options})");
 
     private void AssertSame(SortedDictionary<string, BtrfsTestImage.Entry> actual, string who)
     {

@@ -149,6 +149,53 @@ public sealed class BtrfsWriteTests
     }
 
     [TestMethod]
+    [DataRow(1202, "--nodesize 4096 -m single")]
+    [DataRow(31, "")]
+    public void Random_operations_on_a_subvolume_and_its_writable_snapshot_in_turn_match_their_models(int seed, string mkfs)
+    {
+        Console.WriteLine($"seed {seed}, mkfs.btrfs {mkfs}");
+        using var temp = new TempDir("btrfs-model-snapshot");
+        string image = BtrfsTestImage.Create(temp, 256, mkfs.Length == 0 ? [] : mkfs.Split(' '), root => File.WriteAllText(Path.Combine(root, "top"), "top\n"), mounted: m =>
+        {
+            BtrfsTestImage.Btrfs("subvolume", "create", Path.Combine(m, "a"));
+            Directory.CreateDirectory(Path.Combine(m, "a", "d"));
+            for (int i = 0; i < 300; i++)
+            {
+                File.WriteAllBytes(Path.Combine(m, "a", i % 2 == 0 ? "d" : string.Empty, $"f{i:D3}"), BtrfsTestImage.Filled(i % 3 == 0 ? 6000 + i : 100 + i, i));
+            }
+            BtrfsTestImage.Btrfs("subvolume", "snapshot", Path.Combine(m, "a"), Path.Combine(m, "b"));
+        });
+        using var volume = FileVolume.OpenRead(image);
+        var overlay = new DiskOverlay(volume);
+        // Two instances on one volume, as two mounts: each must follow the other's commits.
+        var a = BtrfsFileSystem.Open(overlay, image, "subvol=a");
+        var b = BtrfsFileSystem.Open(overlay, image, "subvol=b");
+        a.Clock = b.Clock = () => Now;
+        var modelA = new BtrfsModel(BtrfsTestImage.EngineView(a));
+        var modelB = new BtrfsModel(BtrfsTestImage.EngineView(b));
+        var random = new Random(seed);
+        for (int step = 0; step < 200; step++)
+        {
+            if (random.Next(2) == 0)
+            {
+                modelA.RandomStep(a, random, step);
+            }
+            else
+            {
+                modelB.RandomStep(b, random, step);
+            }
+        }
+        modelA.AssertEngine(a);
+        modelB.AssertEngine(b);
+        string written = OverlayCopy.Write(overlay, image, temp);
+        Check(written);
+        var kernelA = BtrfsTestImage.KernelView(written, "subvol=a", temp);
+        modelA.AssertKernel(written, temp, "subvol=a");
+        modelB.AssertKernel(written, temp, "subvol=b");
+        Assert.IsNotEmpty(kernelA);
+    }
+
+    [TestMethod]
     public void Compressed_files_are_rewritten_uncompressed_and_their_compressed_extents_released()
     {
         using var temp = new TempDir("btrfs-write-compressed");

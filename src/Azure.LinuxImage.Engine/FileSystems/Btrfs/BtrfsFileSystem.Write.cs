@@ -88,9 +88,40 @@ public sealed partial class BtrfsFileSystem
     private T Change<T>(Func<BtrfsTransaction, T> action)
     {
         EnsureWritable();
+        FollowCommits();
         var transaction = new BtrfsTransaction(tree, superblock, (IWritableVolume)volume, Source) { Now = Clock() };
         T result = action(transaction);
         transaction.Commit();
+        FollowRoots();
+        return result;
+    }
+
+    /// <summary>
+    /// Another instance on the same volume (another subvolume's mount) may have committed: then this
+    /// one takes the superblock on the volume and forgets every cached block, as its old trees' freed
+    /// blocks may have been reused. The generation is 8 bytes to compare, so every call can check.
+    /// </summary>
+    private void FollowCommits()
+    {
+        Span<byte> generation = stackalloc byte[8];
+        volume.ReadAt(BtrfsSuperblock.PrimaryOffset + 0x48, generation);
+        if (BinaryPrimitives.ReadUInt64LittleEndian(generation) == superblock.Generation)
+        {
+            return;
+        }
+        var current = BtrfsSuperblock.ReadPrimary(volume, Source);
+        if (current.LogRoot != 0)
+        {
+            throw new LinuxImageException(DiagnosticCatalog.BtrfsNeedsLogReplay, Source, Source);
+        }
+        superblock.Replace(current.Raw);
+        tree.ForgetAll();
+        writeRefusalChecked = false;
+        FollowRoots();
+    }
+
+    private void FollowRoots()
+    {
         rootTree = new BtrfsRoot(superblock.RootTree, superblock.RootLevel, superblock.Generation);
         for (int i = 0; i < subvolumes.Count; i++)
         {
@@ -98,7 +129,6 @@ public sealed partial class BtrfsFileSystem
             subvolumes[i] = (id, SubvolumeRoot(id) ?? throw tree.Damaged($"subvolume {id} lost its root in the commit"), parent);
         }
         csumRootLoaded = false;
-        return result;
     }
 
     /// <summary>The tree and inode a node names, for a change; the stand-in of a missing nested subvolume cannot change.</summary>

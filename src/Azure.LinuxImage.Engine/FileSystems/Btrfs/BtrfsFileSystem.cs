@@ -475,6 +475,7 @@ public sealed partial class BtrfsFileSystem : IFileSystem
 
     private (int Index, ulong Inode) Split(ulong node)
     {
+        FollowCommits();
         int index = (int)(node >> TreeShift);
         ulong inode = node & InodeMask;
         if (node == EmptyDirNode)
