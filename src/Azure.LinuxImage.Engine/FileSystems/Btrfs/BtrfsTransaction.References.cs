@@ -250,7 +250,7 @@ internal sealed partial class BtrfsTransaction
         if (!ownRef || (!IsSubvolume(treeId) && extent.RefCount != 1))
         {
             // Reached through another block's address, or a shared block of a tree that is no subvolume: never guessed.
-            throw new LinuxImageException(DiagnosticCatalog.BtrfsSharedBlock, source, source, node.Bytenr, treeId,
+            throw new LinuxImageException(DiagnosticCatalog.BtrfsBlockReferenceUnknown, source, source, node.Bytenr, treeId,
                 $"{extent.RefCount} reference(s){(fullBackref ? ", FULL_BACKREF" : string.Empty)}, none from tree {treeId} by its id");
         }
         if (extent.RefCount > 1)
