@@ -30,8 +30,7 @@ public sealed class BtrfsWriteTests
         string image = BtrfsTestImage.Create(temp, 256, mkfs.Length == 0 ? [] : mkfs.Split(' '));
         using var volume = FileVolume.OpenRead(image);
         var overlay = new DiskOverlay(volume);
-        var fs = BtrfsFileSystem.Open(overlay, image);
-        fs.Clock = () => Now;
+        var fs = OpenForWrite(overlay, image);
         Assert.IsNull(fs.WriteRefusal);
         var fstab = "UUID=abcd / btrfs defaults 0 0\n"u8.ToArray();
         var grown = BtrfsTestImage.Filled(700_000, 11);
@@ -79,8 +78,7 @@ public sealed class BtrfsWriteTests
         string image = BtrfsTestImage.Create(temp, 256, mkfs.Length == 0 ? [] : mkfs.Split(' '));
         using var volume = FileVolume.OpenRead(image);
         var overlay = new DiskOverlay(volume);
-        var fs = BtrfsFileSystem.Open(overlay, image);
-        fs.Clock = () => Now;
+        var fs = OpenForWrite(overlay, image);
         var model = new BtrfsModel(BtrfsTestImage.EngineView(fs));
         ulong etc = Resolve(fs, "/etc");
         ulong many = Resolve(fs, "/usr/share/many");
@@ -132,8 +130,7 @@ public sealed class BtrfsWriteTests
         });
         using var volume = FileVolume.OpenRead(image);
         var overlay = new DiskOverlay(volume);
-        var fs = BtrfsFileSystem.Open(overlay, image);
-        fs.Clock = () => Now;
+        var fs = OpenForWrite(overlay, image);
         var model = new BtrfsModel(BtrfsTestImage.EngineView(fs));
         var random = new Random(seed);
         for (int step = 0; step < 250; step++)
@@ -168,9 +165,8 @@ public sealed class BtrfsWriteTests
         using var volume = FileVolume.OpenRead(image);
         var overlay = new DiskOverlay(volume);
         // Two instances on one volume, as two mounts: each must follow the other's commits.
-        var a = BtrfsFileSystem.Open(overlay, image, "subvol=a");
-        var b = BtrfsFileSystem.Open(overlay, image, "subvol=b");
-        a.Clock = b.Clock = () => Now;
+        var a = OpenForWrite(overlay, image, "subvol=a");
+        var b = OpenForWrite(overlay, image, "subvol=b");
         var modelA = new BtrfsModel(BtrfsTestImage.EngineView(a));
         var modelB = new BtrfsModel(BtrfsTestImage.EngineView(b));
         var random = new Random(seed);
@@ -203,8 +199,7 @@ public sealed class BtrfsWriteTests
             mounted: BtrfsReadTests.WriteCompressible, mountOptions: "compress-force=zstd");
         using var volume = FileVolume.OpenRead(image);
         var overlay = new DiskOverlay(volume);
-        var fs = BtrfsFileSystem.Open(overlay, image);
-        fs.Clock = () => Now;
+        var fs = OpenForWrite(overlay, image);
         var model = new BtrfsModel(BtrfsTestImage.EngineView(fs));
         model.Replace(fs, "/big.txt", BtrfsTestImage.Filled(70_000, 31));
         model.Replace(fs, "/patched.txt", "a compressed extent referenced twice, now gone\n"u8.ToArray());
@@ -270,6 +265,14 @@ public sealed class BtrfsWriteTests
         Assert.IsGreaterThan(FullBackrefs(image), FullBackrefs(written));
         var snapshotAfter = BtrfsTestImage.KernelView(written, "subvol=@/.snapshots/2/snapshot", temp);
         CollectionAssert.AreEqual(snapshotBefore.ToList(), snapshotAfter.ToList(), "the snapshot is as it was");
+    }
+
+    /// <summary>The file system on an overlay of the image, its clock fixed.</summary>
+    private static BtrfsFileSystem OpenForWrite(DiskOverlay overlay, string image, string options = "")
+    {
+        var fs = BtrfsFileSystem.Open(overlay, image, options);
+        fs.Clock = () => Now;
+        return fs;
     }
 
     private static int FullBackrefs(string image) =>

@@ -39,12 +39,7 @@ public sealed partial class BtrfsFileSystem
                 throw new LinuxImageException(DiagnosticCatalog.BtrfsWriteUnsupported, Source, Source,
                     $"a {bytes.Length}-byte link target does not fit a {superblock.NodeSize}-byte leaf");
             }
-            var item = new byte[BtrfsFileExtent.InlineHeaderSize + bytes.Length];
-            BinaryPrimitives.WriteUInt64LittleEndian(item, t.Transid);
-            BinaryPrimitives.WriteUInt64LittleEndian(item.AsSpan(8), (ulong)bytes.Length);
-            item[20] = BtrfsFileExtent.TypeInline;
-            bytes.CopyTo(item, BtrfsFileExtent.InlineHeaderSize);
-            t.Insert(treeId, new BtrfsKey(inode, BtrfsItem.ExtentData, 0), item);
+            InsertInline(t, treeId, inode, bytes);
             BinaryPrimitives.WriteUInt64LittleEndian(raw.AsSpan(InodeSize), (ulong)bytes.Length);
             BinaryPrimitives.WriteUInt64LittleEndian(raw.AsSpan(InodeNbytes), (ulong)bytes.Length);
         });

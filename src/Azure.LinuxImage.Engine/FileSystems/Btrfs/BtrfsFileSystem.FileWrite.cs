@@ -22,12 +22,7 @@ public sealed partial class BtrfsFileSystem
         }
         else if (data.Length <= MaxInline && data.Length < superblock.SectorSize && BtrfsFileExtent.InlineHeaderSize + data.Length <= t.MaxItemSize)
         {
-            var item = new byte[BtrfsFileExtent.InlineHeaderSize + data.Length];
-            BinaryPrimitives.WriteUInt64LittleEndian(item, t.Transid);
-            BinaryPrimitives.WriteUInt64LittleEndian(item.AsSpan(8), (ulong)data.Length);
-            item[20] = BtrfsFileExtent.TypeInline;
-            data.CopyTo(item, BtrfsFileExtent.InlineHeaderSize);
-            t.Insert(treeId, new BtrfsKey(inode, BtrfsItem.ExtentData, 0), item);
+            InsertInline(t, treeId, inode, data);
             nbytes = (ulong)data.Length;
         }
         else
@@ -51,6 +46,17 @@ public sealed partial class BtrfsFileSystem
         }
         BinaryPrimitives.WriteUInt64LittleEndian(raw.AsSpan(InodeSize), (ulong)data.Length);
         BinaryPrimitives.WriteUInt64LittleEndian(raw.AsSpan(InodeNbytes), nbytes);
+    }
+
+    /// <summary>The whole contents in the file's one extent item (uncompressed).</summary>
+    private static void InsertInline(BtrfsTransaction t, ulong treeId, ulong inode, byte[] data)
+    {
+        var item = new byte[BtrfsFileExtent.InlineHeaderSize + data.Length];
+        BinaryPrimitives.WriteUInt64LittleEndian(item, t.Transid);
+        BinaryPrimitives.WriteUInt64LittleEndian(item.AsSpan(8), (ulong)data.Length);
+        item[20] = BtrfsFileExtent.TypeInline;
+        data.CopyTo(item, BtrfsFileExtent.InlineHeaderSize);
+        t.Insert(treeId, new BtrfsKey(inode, BtrfsItem.ExtentData, 0), item);
     }
 
     private static byte[] DataExtentItem(BtrfsTransaction t, ulong treeId, ulong inode, ulong fileOffset)
