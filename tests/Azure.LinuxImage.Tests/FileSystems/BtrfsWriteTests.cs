@@ -192,6 +192,23 @@ public sealed class BtrfsWriteTests
     }
 
     [TestMethod]
+    public void Data_beyond_the_free_space_of_the_block_groups_is_refused_with_nothing_written()
+    {
+        using var temp = new TempDir("btrfs-write-full");
+        string image = BtrfsTestImage.Create(temp, 256, []);
+        using var volume = FileVolume.OpenRead(image);
+        var overlay = new DiskOverlay(volume);
+        var fs = OpenForWrite(overlay, image);
+        // mkfs.btrfs --rootdir sizes the data chunk to the tree; the engine never allocates a chunk.
+        var e = Assert.ThrowsExactly<LinuxImageException>(() => fs.ReplaceContent(Resolve(fs, "/boot/initrd"), new byte[64 << 20]));
+        Assert.AreEqual("LIMG0386", e.Descriptor.Code, e.Message);
+        Assert.IsTrue(overlay.IsEmpty, "the refused change left bytes behind");
+        // The same file system still takes what fits.
+        fs.ReplaceContent(Resolve(fs, "/boot/initrd"), BtrfsTestImage.Filled(1 << 20, 5));
+        Check(OverlayCopy.Write(overlay, image, temp));
+    }
+
+    [TestMethod]
     public void Compressed_files_are_rewritten_uncompressed_and_their_compressed_extents_released()
     {
         using var temp = new TempDir("btrfs-write-compressed");
