@@ -16,25 +16,46 @@ public static class SmallGuestDisk
 
     public const int SizeMiB = 40;
 
+    public const int BtrfsSizeMiB = 160;
+
     /// <summary>GRUB's first stage, as grub-install puts it in the MBR (Debian's grub-pc-bin).</summary>
     private const string BiosBootCode = "/usr/lib/grub/i386-pc/boot.img";
 
     /// <summary>Writes the raw disk to <paramref name="path"/>.</summary>
     /// <param name="damage">A debugfs request run on the file system before it is placed (a hostile guest).</param>
-    public static string Create(string path, string? damage = null)
+    public static string Create(string path, string? damage = null) => Create(path, damage, btrfs: false);
+
+    /// <summary>The same guest with its root on btrfs (mkfs.btrfs --rootdir, fstab saying btrfs), on a disk large enough for btrfs.</summary>
+    public static string CreateBtrfs(string path) => Create(path, null, btrfs: true);
+
+    private static string Create(string path, string? damage, bool btrfs)
     {
         using var temp = new TempDir("guestdisk");
         string tree = temp["root"];
         Export(GuestInitramfsFixture.Debian12(), "/", tree);
-        string fs = temp["root.ext4"];
-        ExternalTool.RunChecked("mke2fs", "-q", "-F", "-t", "ext4", "-U", RootUuid, "-L", "rootfs", "-E", "root_owner=0:0", "-d", tree, fs, $"{(SizeMiB - 2) * 1024}k");
+        string fs = temp["root.fs"];
+        int sizeMiB = btrfs ? BtrfsSizeMiB : SizeMiB;
+        if (btrfs)
+        {
+            string fstab = Path.Combine(tree, "etc", "fstab");
+            File.WriteAllText(fstab, File.ReadAllText(fstab).Replace(" ext4 ", " btrfs ", StringComparison.Ordinal));
+            using (var f = new FileStream(fs, FileMode.Create))
+            {
+                f.SetLength((sizeMiB - 2) * 1024L * 1024);
+            }
+            ExternalTool.RunChecked("mkfs.btrfs", "-q", "-f", "-U", RootUuid, "-L", "rootfs", "--rootdir", tree, fs);
+        }
+        else
+        {
+            ExternalTool.RunChecked("mke2fs", "-q", "-F", "-t", "ext4", "-U", RootUuid, "-L", "rootfs", "-E", "root_owner=0:0", "-d", tree, fs, $"{(sizeMiB - 2) * 1024}k");
+        }
         if (damage is not null)
         {
             ExternalTool.RunChecked("debugfs", "-w", "-R", damage, fs);
         }
         using (var disk = new FileStream(path, FileMode.Create))
         {
-            disk.SetLength(SizeMiB * 1024L * 1024);
+            disk.SetLength(sizeMiB * 1024L * 1024);
         }
         var partition = ExternalTool.Run("sfdisk", ["--no-reread", "--no-tell-kernel", path], stdin: "label: dos\nstart=2048, type=83, bootable\n");
         Assert.AreEqual(0, partition.ExitCode, partition.All);

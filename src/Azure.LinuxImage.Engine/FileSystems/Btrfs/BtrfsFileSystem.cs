@@ -23,13 +23,15 @@ public sealed partial class BtrfsFileSystem : IFileSystem
 
     private readonly BtrfsSuperblock superblock;
     private readonly BtrfsTree tree;
-    private readonly BtrfsRoot rootTree;
+    private readonly IReadableVolume volume;
+    private BtrfsRoot rootTree;
 
     // Index 0 is the mounted subvolume; others are added as lookups enter nested subvolumes.
     private readonly List<(ulong Id, BtrfsRoot Root, ulong ParentNode)> subvolumes = [];
 
-    private BtrfsFileSystem(string source, BtrfsSuperblock superblock, BtrfsTree tree)
+    private BtrfsFileSystem(IReadableVolume volume, string source, BtrfsSuperblock superblock, BtrfsTree tree)
     {
+        this.volume = volume;
         Source = source;
         this.superblock = superblock;
         this.tree = tree;
@@ -52,8 +54,6 @@ public sealed partial class BtrfsFileSystem : IFileSystem
 
     public Func<DateTimeOffset> Clock { get; set; } = () => DateTimeOffset.UtcNow;
 
-    public string? WriteRefusal =>
-        "the SDK reads btrfs but does not write it yet (copy-on-write of the trees, extent back references, checksums and the free space tree are not implemented)";
 
     public FileSystemSpace Space => new((long)Math.Min(superblock.TotalBytes, long.MaxValue),
         (long)Math.Min(superblock.TotalBytes - Math.Min(superblock.BytesUsed, superblock.TotalBytes), long.MaxValue));
@@ -94,7 +94,7 @@ public sealed partial class BtrfsFileSystem : IFileSystem
             throw new LinuxImageException(DiagnosticCatalog.BtrfsUnsupported, source, source,
                 $"the chunk tree lists {devices} devices (the SDK reads single-device btrfs only)");
         }
-        var fs = new BtrfsFileSystem(source, superblock, tree);
+        var fs = new BtrfsFileSystem(volume, source, superblock, tree);
         fs.Mount(options ?? string.Empty);
         return fs;
     }
@@ -475,6 +475,7 @@ public sealed partial class BtrfsFileSystem : IFileSystem
 
     private (int Index, ulong Inode) Split(ulong node)
     {
+        FollowCommits();
         int index = (int)(node >> TreeShift);
         ulong inode = node & InodeMask;
         if (node == EmptyDirNode)

@@ -131,3 +131,49 @@ internal readonly record struct BtrfsFileExtent(
             inline ? 0 : BinaryPrimitives.ReadUInt64LittleEndian(b[45..]));
     }
 }
+
+/// <summary>One inline back reference of an extent item.</summary>
+internal readonly record struct BtrfsExtentRef(byte Type, ulong Root, ulong ObjectId, ulong Offset, uint Count, int Position, int Length);
+
+/// <summary>struct btrfs_extent_item (refs, generation, flags), the tree_block_info of a full tree block item, then inline references.</summary>
+internal sealed record BtrfsExtentItem(ulong RefCount, ulong Generation, ulong Flags, List<BtrfsExtentRef> Refs)
+{
+    public const int HeaderSize = 24;
+    public const ulong FlagData = 1;
+    public const ulong FlagTreeBlock = 2;
+
+    /// <summary>The item's references; null when they overrun it or have an unknown type.</summary>
+    public static BtrfsExtentItem Parse(ReadOnlySpan<byte> b, bool fullItem)
+    {
+        ulong flags = BinaryPrimitives.ReadUInt64LittleEndian(b[16..]);
+        int pos = HeaderSize + (fullItem && (flags & FlagTreeBlock) != 0 ? 18 : 0);
+        var refs = new List<BtrfsExtentRef>();
+        // Each reference takes at least 9 bytes, so the loop ends within the item.
+        while (pos < b.Length)
+        {
+            byte type = b[pos];
+            int length = type switch
+            {
+                BtrfsItem.TreeBlockRef or BtrfsItem.SharedBlockRef or BtrfsItem.ExtentOwnerRef => 9,
+                BtrfsItem.ExtentDataRef => 29,
+                BtrfsItem.SharedDataRef => 13,
+                _ => 0,
+            };
+            if (length == 0 || pos + length > b.Length)
+            {
+                refs.Add(new BtrfsExtentRef(0, 0, 0, 0, 0, pos, b.Length - pos));
+                break;
+            }
+            var r = b[(pos + 1)..];
+            refs.Add(type switch
+            {
+                BtrfsItem.ExtentDataRef => new BtrfsExtentRef(type, BinaryPrimitives.ReadUInt64LittleEndian(r), BinaryPrimitives.ReadUInt64LittleEndian(r[8..]),
+                    BinaryPrimitives.ReadUInt64LittleEndian(r[16..]), BinaryPrimitives.ReadUInt32LittleEndian(r[24..]), pos, length),
+                BtrfsItem.SharedDataRef => new BtrfsExtentRef(type, BinaryPrimitives.ReadUInt64LittleEndian(r), 0, 0, BinaryPrimitives.ReadUInt32LittleEndian(r[8..]), pos, length),
+                _ => new BtrfsExtentRef(type, BinaryPrimitives.ReadUInt64LittleEndian(r), 0, 0, 1, pos, length),
+            });
+            pos += length;
+        }
+        return new BtrfsExtentItem(BinaryPrimitives.ReadUInt64LittleEndian(b), BinaryPrimitives.ReadUInt64LittleEndian(b[8..]), flags, refs);
+    }
+}

@@ -39,6 +39,11 @@ internal sealed class BtrfsSuperblock
         | IncompatCompressZstd | IncompatBigMetadata | IncompatExtendedIref | IncompatSkinnyMetadata | IncompatNoHoles
         | IncompatMetadataUuid | IncompatSimpleQuota;
 
+    public const ulong CompatRoFreeSpaceTree = 1UL << 0;
+    public const ulong CompatRoFreeSpaceTreeValid = 1UL << 1;
+    public const ulong CompatRoVerity = 1UL << 2;
+    public const ulong CompatRoBlockGroupTree = 1UL << 3;
+
     private const ulong SuperFlagSeeding = 1UL << 32;
     private const ulong SuperFlagChangingFsid = 1UL << 35;
     private const ulong SuperFlagChangingFsidV2 = 1UL << 36;
@@ -52,6 +57,11 @@ internal sealed class BtrfsSuperblock
     }
 
     public ReadOnlySpan<byte> Raw => raw;
+
+    /// <summary>After a commit: the superblock now on the volume (the copy every reader of this file system shares).</summary>
+    public void Replace(ReadOnlySpan<byte> committed) => committed.CopyTo(raw);
+
+    public ulong CacheGeneration => U64(0x22b);
 
     public Guid FsId => new(raw.AsSpan(0x20, 16), bigEndian: true);
 

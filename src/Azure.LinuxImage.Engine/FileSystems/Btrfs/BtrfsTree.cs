@@ -205,6 +205,12 @@ internal sealed class BtrfsTree
         return node;
     }
 
+    /// <summary>Drops a block a commit wrote (its address may have held another block before).</summary>
+    public void Forget(ulong bytenr) => cache.Remove(bytenr);
+
+    /// <summary>Drops every cached block (another instance committed on the same volume).</summary>
+    public void ForgetAll() => cache.Clear();
+
     private BtrfsNode Load(ulong bytenr)
     {
         uint nodeSize = superblock.NodeSize;
