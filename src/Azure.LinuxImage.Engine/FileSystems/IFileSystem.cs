@@ -92,4 +92,18 @@ public interface IFileSystemType
 
     /// <summary>Opens the file system; <paramref name="options"/> are the fstab mount options (subvol=, ...).</summary>
     IFileSystem Open(IReadableVolume volume, string source, string options);
+
+    /// <summary>
+    /// True when one volume holds several trees, each mounted by its own options (btrfs subvolumes):
+    /// fstab entries on the root's volume are then mounted too, and the root may be a tree other than
+    /// the default one. Instances on one volume must then see each other's changes.
+    /// </summary>
+    bool HasSubtrees => false;
+
+    /// <summary>
+    /// With <see cref="HasSubtrees"/>: mount options for every other tree of an opened file system, in
+    /// which to look for the guest's root when the default tree does not hold it (Fedora boots
+    /// <c>subvol=root</c> from the kernel command line and keeps the top level as the default).
+    /// </summary>
+    IReadOnlyList<string> OtherTreeOptions(IFileSystem opened) => [];
 }

@@ -97,18 +97,26 @@ public sealed partial class GuestMounts : IGuestFileSystem
         }
 
         GuestMount? root = null;
+        // The root is the tree that holds both /etc/fstab and /etc/os-release.
+        GuestMount? RootIn(GuestVolume v, IFileSystem fs)
+        {
+            var candidate = new GuestMount("/", v, fs, v.FstabType!);
+            var probe = new GuestMounts(source, table, volumes, groups, candidate, [candidate], [], []);
+            return probe.Stat("/etc/fstab") is not null && probe.Stat("/etc/os-release") is not null ? candidate : null;
+        }
         var problems = new List<string>();
         var failures = new List<LinuxImageException>();
         foreach (var v in volumes.Where(v => v.FileSystemType is not null))
         {
             try
             {
-                var fs = v.FileSystemType!.Open(v.Volume, $"{source} ({v.Name})", "defaults");
-                var candidate = new GuestMount("/", v, fs, v.FstabType!);
-                var probe = new GuestMounts(source, table, volumes, groups, candidate, [candidate], [], []);
-                if (probe.Stat("/etc/fstab") is not null && probe.Stat("/etc/os-release") is not null)
+                var type = v.FileSystemType!;
+                var fs = type.Open(v.Volume, $"{source} ({v.Name})", "defaults");
+                root = RootIn(v, fs) ?? (type.HasSubtrees
+                    ? type.OtherTreeOptions(fs).Select(o => RootIn(v, type.Open(v.Volume, $"{source} ({v.Name})", o))).FirstOrDefault(m => m is not null)
+                    : null);
+                if (root is not null)
                 {
-                    root = candidate;
                     break;
                 }
             }
@@ -139,12 +147,14 @@ public sealed partial class GuestMounts : IGuestFileSystem
                 diagnostics.Add(Diagnostic.Create(DiagnosticCatalog.GuestMountUnresolved, source, source, entry.Spec, entry.MountPoint));
                 continue;
             }
-            if (match == root.Volume)
+            if (match == root.Volume && !type.HasSubtrees)
             {
                 continue;
             }
-            // One engine instance per volume: two would each cache bitmaps and overwrite each other's changes.
-            var fs = mountList.Find(m => m.Volume == match)?.FileSystem ?? type.Open(match.Volume, $"{source} ({match.Name})", entry.Options);
+            // One engine instance per volume: two would each cache bitmaps and overwrite each other's
+            // changes. A volume of subtrees (btrfs subvolumes: SUSE's @/home, @/root, Fedora's home)
+            // gets one per fstab entry, whose options pick the tree; those instances share commits.
+            var fs = (type.HasSubtrees ? null : mountList.Find(m => m.Volume == match)?.FileSystem) ?? type.Open(match.Volume, $"{source} ({match.Name})", entry.Options);
             mountList.Add(new GuestMount(Normalize(entry.MountPoint), match, fs, entry.Type == "auto" ? match.FstabType! : entry.Type));
         }
         return new GuestMounts(source, table, volumes, groups, root, mountList, fstab, diagnostics);

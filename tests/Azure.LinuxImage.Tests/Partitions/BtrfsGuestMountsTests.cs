@@ -54,4 +54,46 @@ public sealed class BtrfsGuestMountsTests
         Assert.IsFalse(kernel.ContainsKey("/etc/inline-2048"));
         CollectionAssert.AreEqual(snapshotBefore.ToList(), BtrfsTestImage.KernelView(extracted, "subvol=@/.snapshots/2/snapshot", temp).ToList(), "snapper's snapshot is as it was");
     }
+
+    /// <summary>
+    /// Fedora's layout: the top level is the default subvolume, the root is the subvolume `root`
+    /// (the kernel command line says rootflags=subvol=root) and /home is the subvolume `home` on the
+    /// same volume. The root is found by looking in each subvolume; /home is mounted from fstab and
+    /// written through its own instance, both instances committing to one file system.
+    /// </summary>
+    [TestMethod]
+    public void Fedora_root_subvolume_is_found_and_its_home_subvolume_mounted_from_fstab()
+    {
+        using var temp = new TempDir("guest-btrfs-fedora");
+        const string Fsid = "5d0c8a47-2b7e-4c61-9f0e-3a1b2c3d4e5f";
+        string fs = BtrfsTestImage.Create(temp, 256, ["-U", Fsid], root => { }, mounted: m =>
+        {
+            BtrfsTestImage.Btrfs("subvolume", "create", Path.Combine(m, "root"));
+            BtrfsTestImage.Btrfs("subvolume", "create", Path.Combine(m, "home"));
+            BtrfsTestImage.PopulateDefault(Path.Combine(m, "root"));
+            Directory.CreateDirectory(Path.Combine(m, "root", "home"));
+            File.WriteAllText(Path.Combine(m, "root", "etc", "os-release"), "ID=fedora\nVERSION_ID=41\n");
+            File.WriteAllText(Path.Combine(m, "root", "etc", "fstab"),
+                $"UUID={Fsid} / btrfs subvol=root,compress=zstd:1 0 0\nUUID={Fsid} /home btrfs subvol=home,compress=zstd:1 0 0\n");
+            Directory.CreateDirectory(Path.Combine(m, "home", "fedora"));
+            File.WriteAllText(Path.Combine(m, "home", "fedora", ".bash_history"), "sudo dnf update\n");
+        });
+        string disk = temp["disk.img"];
+        var layout = TestDisks.Partition(disk, 300, "label: gpt\nstart=2048, size=256MiB, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4\n");
+        TestDisks.Place(disk, fs, layout[1].Offset);
+
+        using var image = new RawDiskImage(SourceFile.Open(disk));
+        var overlay = new DiskOverlay(image);
+        var guest = GuestMounts.Open(overlay, disk);
+        StringAssert.Contains(Encoding.UTF8.GetString(guest.ReadFile("/etc/os-release")), "fedora");
+        CollectionAssert.AreEqual(new[] { "/", "/home" }, guest.Mounts.Select(m => m.MountPoint).ToArray());
+        Assert.AreEqual("sudo dnf update\n", Encoding.UTF8.GetString(guest.ReadFile("/home/fedora/.bash_history")));
+        guest.Delete("/home/fedora/.bash_history");
+        guest.WriteFile("/etc/hostname", "fedora-azure\n"u8, 0x1A4);
+
+        string extracted = TestDisks.Extract(temp, guest.Root.Volume.Volume, "root.out");
+        BtrfsWriteTests.Check(extracted);
+        Assert.IsFalse(BtrfsTestImage.KernelView(extracted, "subvol=home", temp).ContainsKey("/fedora/.bash_history"));
+        Assert.AreEqual(BtrfsTestImage.Digest("fedora-azure\n"u8.ToArray()), BtrfsTestImage.KernelView(extracted, "subvol=root", temp)["/etc/hostname"].Content);
+    }
 }

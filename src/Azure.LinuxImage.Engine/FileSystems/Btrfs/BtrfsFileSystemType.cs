@@ -19,4 +19,12 @@ public sealed class BtrfsFileSystemType : IFileSystemType
     }
 
     public IFileSystem Open(IReadableVolume volume, string source, string options) => BtrfsFileSystem.Open(volume, source, options);
+
+    public bool HasSubtrees => true;
+
+    public IReadOnlyList<string> OtherTreeOptions(IFileSystem opened)
+    {
+        var fs = (BtrfsFileSystem)opened;
+        return [.. fs.SubvolumeIds().Where(id => id != fs.SubvolumeId).Select(id => $"subvolid={id}")];
+    }
 }
