@@ -6,12 +6,13 @@
 # but /proc, /sys and /dev inside the chroot while packages install.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
+. "$here/scripts/disk-steps.sh"
 # The root tree is cached outside the checkout: CI clones afresh, and debootstrap takes minutes.
-work="${LIMG_SAMPLE_CACHE:-/var/tmp/limg-sample-cache}"
+work="$sample_cache"
 rootfs="$work/rootfs"
 out="$here/samples/disks/debian-minimal.vhd"
 mirror="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
-uuid="${SAMPLE_ROOT_UUID:-6b1f6c3e-8d1a-4d8e-9a53-0c2f9e5d7a11}"
+uuid="$sample_root_uuid"
 
 "$here/scripts/install-test-deps.sh"
 mkdir -p "$work" "$(dirname "$out")"
@@ -96,13 +97,8 @@ rm -f "$part" "$raw"
 mke2fs -q -t ext4 -d "$rootfs" -L rootfs -U "$uuid" -E root_owner=0:0 "$part" 1G
 truncate -s $((1024*1024 + 1024*1024*1024 + 300*1024)) "$raw"
 printf 'label: dos\nstart=2048, size=%d, type=83, bootable\n' $((1024*1024*1024/512)) | sfdisk -q "$raw"
-dd if="$part" of="$raw" bs=1M seek=1 conv=notrunc,sparse status=none
-# What grub-bios-setup does: boot.img's code in the MBR (keeping the partition table), the
-# boot-drive check disabled, core.img from sector 1.
-dd if="$rootfs/boot/grub/i386-pc/boot.img" of="$raw" bs=440 count=1 conv=notrunc status=none
-printf '\x90\x90' | dd of="$raw" bs=1 seek=$((0x66)) conv=notrunc status=none
-dd if="$work/core.img" of="$raw" bs=512 seek=1 conv=notrunc status=none
-rm -f "$out"
-qemu-img convert -f raw -O vpc -o subformat=dynamic "$raw" "$out"
+place "$part" "$raw" $((1024*1024))
+bios_boot_code "$raw" "$rootfs/boot/grub/i386-pc/boot.img" "$work/core.img"
+to_vhd "$raw" "$out"
 rm -f "$part" "$raw"
 echo "sample disk: $out ($(qemu-img info -f vpc "$out" | grep 'virtual size'))"
