@@ -30,7 +30,7 @@ public sealed class UefiSampleBootTests
         using var project = new ImageProject();
         project.WriteOsDisk(SampleDisk.UefiPath, Settings);
         var build = project.Build();
-        Assert.AreEqual(0, build.ExitCode, Diagnostics(build.Output));
+        Assert.AreEqual(0, build.ExitCode, build.Diagnostics);
         string report = File.ReadAllText(Path.ChangeExtension(project.ImagePath, ".validation.json"));
         StringAssert.Contains(report, "LIMG0534");
 
@@ -57,7 +57,4 @@ public sealed class UefiSampleBootTests
         Assert.IsFalse(boot.Contains("Welcome to GRUB", StringComparison.Ordinal), "GRUB must not start");
         StringAssert.Contains(boot, "Shell>", "OVMF fell through to the EFI shell");
     }
-
-    private static string Diagnostics(string output) =>
-        string.Join('\n', output.Split('\n').Where(l => l.Contains("LIMG", StringComparison.Ordinal) || l.Contains("linuximage:", StringComparison.Ordinal)));
 }

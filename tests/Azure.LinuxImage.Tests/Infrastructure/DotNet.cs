@@ -5,7 +5,12 @@ namespace Azure.LinuxImage.Tests.Infrastructure;
 /// <summary>Runs the dotnet CLI as a child process, the way a user or CI would, and collects what it prints.</summary>
 public static class DotNet
 {
-    public sealed record Result(int ExitCode, string Output);
+    public sealed record Result(int ExitCode, string Output)
+    {
+        /// <summary>The lines a failed build's assertion should show: the LIMG diagnostics and the tool's own.</summary>
+        public string Diagnostics =>
+            string.Join('\n', Output.Split('\n').Where(l => l.Contains("LIMG", StringComparison.Ordinal) || l.Contains("linuximage:", StringComparison.Ordinal)));
+    }
 
     public static Result Run(string workingDirectory, params string[] args) => Run(workingDirectory, null, null, null, args);
 
