@@ -31,7 +31,7 @@ public sealed class XfsSampleBootTests
             Assert.AreEqual(0, repair.ExitCode, $"partition {partition}: {repair.All}");
         }
 
-        string log = QemuBoot.BootUntil(project.ImagePath, "vpc", "login:", TimeSpan.FromSeconds(300));
+        string log = QemuBoot.BootUntil(project.ImagePath, "vpc", "login:", TimeSpan.FromSeconds(600));
         StringAssert.Contains(log, "console=ttyS0,115200n8", "GRUB passed the patched command line read from XFS /boot");
         Assert.IsTrue(Regex.IsMatch(log, @"XFS \(\w+2\): Mounting V5 Filesystem"), "the kernel mounted the XFS root");
         Assert.IsTrue(Regex.IsMatch(log, @"XFS \(\w+1\): Mounting V5 Filesystem"), "systemd mounted XFS /boot");
