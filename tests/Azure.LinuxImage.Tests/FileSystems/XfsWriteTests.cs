@@ -40,8 +40,6 @@ public sealed class XfsWriteTests
 
         // Not implemented: refused, and the overlay is exactly as it was.
         int changes = image.Overlay!.GetChanges().Count;
-        var e = Assert.ThrowsExactly<LinuxImageException>(() => fs.ReplaceContent(XfsReadTests.Resolve(fs, "/boot/initramfs.img"), new byte[1 << 20]));
-        Assert.AreEqual("LIMG0342", e.Descriptor.Code);
         Assert.AreEqual("LIMG0342", Assert.ThrowsExactly<LinuxImageException>(() => fs.CreateFile(fs.RootNode, "new", "x"u8, 0x1A4, 0, 0)).Descriptor.Code);
         Assert.AreEqual("LIMG0342", Assert.ThrowsExactly<LinuxImageException>(() => fs.Delete(fs.RootNode, "etc")).Descriptor.Code);
         Assert.AreEqual("LIMG0342", Assert.ThrowsExactly<LinuxImageException>(() => fs.Rename(fs.RootNode, "etc", fs.RootNode, "etc2")).Descriptor.Code);

@@ -28,11 +28,31 @@ public sealed partial class XfsFileSystem
 
     public string Source { get; }
 
-    public XfsSuperblock Superblock { get; }
+    public XfsSuperblock Superblock { get; private set; }
 
     internal IReadOnlyList<XfsAgHeaders> AllocationGroups { get; private set; } = [];
 
     public Func<DateTimeOffset> Clock { get; set; } = () => DateTimeOffset.UtcNow;
+
+    /// <summary>After a transaction reached the volume: the new superblock, and caches of what changed dropped.</summary>
+    internal void Committed(byte[]? superblock, IEnumerable<ulong> changedInodes)
+    {
+        if (superblock is not null)
+        {
+            Superblock = XfsSuperblock.TryParse(superblock, out _) ?? Superblock;
+        }
+        foreach (ulong number in changedInodes)
+        {
+            inodes.Remove(number);
+        }
+        directories.Clear();
+    }
+
+    /// <summary>The fsblock number (AG number shifted by agblklog) of a linear block.</summary>
+    internal ulong FsBlock(ulong linear) => ((linear / Superblock.AgBlocks) << Superblock.AgBlockLog) | (linear % Superblock.AgBlocks);
+
+    /// <summary>The allocation group an inode lives in.</summary>
+    internal uint AgOfInode(ulong number) => (uint)(number >> (Superblock.AgBlockLog + Superblock.InodesPerBlockLog));
 
     internal LinuxImageException Damaged(string what) => new(DiagnosticCatalog.XfsDamaged, Source, Source, what);
 
