@@ -183,14 +183,27 @@ EOF
   sha512sum "$b/vmlinuz-$kver" | sed "s#  .*# vmlinuz-$kver#" > "$b/.vmlinuz-$kver.hmac"
   local mods="$tmp/depmod/lib/modules/$kver" src="$debian/lib/modules/$debian_kver"
   rm -rf "$tmp/depmod"; mkdir -p "$mods"
-  grep -E '^kernel/(fs/xfs/xfs|drivers/hv/hv_(vmbus|utils|balloon)|drivers/scsi/hv_storvsc|drivers/net/hyperv/hv_netvsc|drivers/nvme/host/nvme|drivers/md/dm-mod|drivers/block/virtio_blk|drivers/scsi/sd_mod|drivers/net/virtio_net|drivers/net/ethernet/mellanox/mlx4/mlx4_en|drivers/net/ethernet/mellanox/mlx5/core/mlx5_core|drivers/net/ethernet/microsoft/mana/mana)\.ko:' "$src/modules.dep" \
+  grep -E '^kernel/(fs/xfs/xfs|drivers/hv/hv_(vmbus|utils|balloon)|drivers/scsi/hv_storvsc|drivers/net/hyperv/hv_netvsc|drivers/nvme/host/nvme|drivers/md/dm-mod|drivers/block/virtio_blk|drivers/scsi/sd_mod|drivers/net/virtio_net|drivers/net/ethernet/mellanox/mlx4/mlx4_en|drivers/net/ethernet/mellanox/mlx5/core/mlx5_core|drivers/net/ethernet/microsoft/mana/mana|fs/udf/udf)\.ko:' "$src/modules.dep" \
     | tr ' :' '\n\n' | grep . | sort -u > "$tmp/modules"
   (cd "$src" && cp --parents $(cat "$tmp/modules") modules.builtin modules.builtin.modinfo modules.order "$mods/")
   depmod -b "$tmp/depmod" "$kver"
   mkdir -p "$t/usr/lib/modules"
   cp -a "$mods" "$t/usr/lib/modules/"
   # The initramfs a KVM install leaves: virtio, SCSI disks, XFS, device-mapper; no Hyper-V drivers.
-  dracut -q --no-hostonly -m "base" --kver "$kver" -k "$mods" --drivers "xfs virtio_blk sd_mod dm_mod" --force "$b/initramfs-$kver.img"
+  # RHEL 9's dracut compresses with zstd behind an uncompressed early cpio (CPU microcode; a
+  # stand-in blob here), RHEL 8's with gzip.
+  if [ "$flavor" = el9 ]; then
+    dracut -q --no-hostonly -m "base" --kver "$kver" -k "$mods" --drivers "xfs virtio_blk sd_mod dm_mod" --zstd --force "$tmp/main.img"
+    rm -rf "$tmp/early"; mkdir -p "$tmp/early/kernel/x86/microcode"
+    echo 1 > "$tmp/early/early_cpio"
+    printf 'stand-in microcode\n' > "$tmp/early/kernel/x86/microcode/GenuineIntel.bin"
+    (cd "$tmp/early" && find . | sort | cpio -o -H newc -R 0:0 --quiet) > "$b/initramfs-$kver.img"
+    cat "$tmp/main.img" >> "$b/initramfs-$kver.img"
+    lsinitrd "$b/initramfs-$kver.img" > "$tmp/lsinitrd"
+    grep -q "Early CPIO image" "$tmp/lsinitrd" || { echo "no early cpio in the initramfs" >&2; exit 1; }
+  else
+    dracut -q --no-hostonly -m "base" --kver "$kver" -k "$mods" --drivers "xfs virtio_blk sd_mod dm_mod" --gzip --force "$b/initramfs-$kver.img"
+  fi
   cp "$b/initramfs-$kver.img" "$b/initramfs-0-rescue-$mid.img"
 
   # Services and the agent: stand-ins where the SDK only looks for the program, real configuration.
@@ -200,6 +213,8 @@ EOF
     printf '[Unit]\nDescription=%s\n[Service]\nExecStart=/usr/sbin/%s\n[Install]\nWantedBy=multi-user.target\n' "$unit" "$unit" > "$t/usr/lib/systemd/system/$unit.service"
     ln -s "/usr/lib/systemd/system/$unit.service" "$wants/$unit.service"
   done
+  # WALinuxAgent's udev rules (the same upstream file Debian's waagent ships).
+  install -D -m 644 "$debian/lib/udev/rules.d/66-azure-storage.rules" "$t/usr/lib/udev/rules.d/66-azure-storage.rules"
   standin "$t/usr/sbin/sshd"; standin "$t/usr/sbin/NetworkManager"; standin "$t/usr/sbin/chronyd"
   standin "$t/usr/bin/python3.9"; ln -s python3.9 "$t/usr/bin/python3"
   printf '#!/usr/bin/python3 -u\n# stand-in of WALinuxAgent'"'"'s script\n' > "$t/usr/sbin/waagent"; chmod 755 "$t/usr/sbin/waagent"
