@@ -30,7 +30,7 @@ public sealed class RhelLayoutBuildTests
 
         // R4 warns on LVM, R14 on the swap LV that stays on the disk; R10 on NetworkManager.
         StringAssert.Contains(build.Output, "warning LIMG0490");
-        StringAssert.Contains(build.Output, $"warning LIMG0431: The OS disk has a swap partition ({vg}/swap)");
+        StringAssert.Contains(build.Output, $"warning LIMG0431: The OS disk has a swap partition or logical volume ({vg}/swap)");
         StringAssert.Contains(build.Output, "warning LIMG0465");
         using (var report = JsonDocument.Parse(File.ReadAllText(project.ReportPath)))
         {
