@@ -245,6 +245,55 @@ internal sealed class XfsAgState
 
     public int FreeInodeDelta { get; set; }
 
+    /// <summary>A new chunk of 64 free inodes in blocks just allocated for it (inobt and finobt records; AGI counts and newino).</summary>
+    public void AddChunk(XfsInodeChunk chunk)
+    {
+        var chunks = InodeChunks;
+        if (chunks.Exists(c => c.StartIno == chunk.StartIno))
+        {
+            throw fs.Damaged($"allocation group {Agno} already has an inode chunk at {chunk.StartIno}");
+        }
+        int at = chunks.FindIndex(c => c.StartIno > chunk.StartIno);
+        chunks.Insert(at < 0 ? chunks.Count : at, chunk);
+        if (finobt is not null)
+        {
+            int f = finobt.FindIndex(c => c.StartIno > chunk.StartIno);
+            finobt.Insert(f < 0 ? finobt.Count : f, chunk);
+        }
+        newChunks++;
+        Set(agi, 32, chunk.StartIno);
+        inodesChanged = true;
+        Changed = true;
+    }
+
+    private int newChunks;
+
+    /// <summary>Takes <paramref name="count"/> free blocks starting at a multiple of <paramref name="align"/>, or null.</summary>
+    public uint? AllocateAligned(uint count, uint align)
+    {
+        for (int i = 0; i < Free.Count; i++)
+        {
+            var (start, length) = Free[i];
+            uint aligned = (start + align - 1) / align * align;
+            if (aligned + count > start + length)
+            {
+                continue;
+            }
+            Free.RemoveAt(i);
+            if (aligned + count < start + length)
+            {
+                Free.Insert(i, (aligned + count, start + length - aligned - count));
+            }
+            if (aligned > start)
+            {
+                Free.Insert(i, (start, aligned - start));
+            }
+            Changed = true;
+            return aligned;
+        }
+        return null;
+    }
+
     // ---- Commit ----
 
     private int MinFreelist(int bnoLevels, int cntLevels, int rmapLevels) =>
@@ -260,20 +309,11 @@ internal sealed class XfsAgState
         }
         if (inodesChanged)
         {
-            // Record counts of the inobt never change here (chunks are neither made nor removed); the finobt's may.
-            int needFinobt = finobt is null ? 0 : XfsAgBtree.BlocksNeeded(sb, XfsAgBtreeKind.Finobt, finobt.Count);
-            while (finobtBlocks is not null && finobtBlocks.Count < needFinobt)
+            // Inode btree blocks come from free space (not the AGFL) and are owned by OWN_INOBT.
+            FitInodeTree(inobtBlocks!, XfsAgBtree.BlocksNeeded(sb, XfsAgBtreeKind.Inobt, inobt!.Count));
+            if (finobt is not null)
             {
-                var got = Allocate(1, null) ?? throw new LinuxImageException(DiagnosticCatalog.XfsNoSpace, fs.Source, fs.Source, $"allocation group {Agno}", "a free-inode btree block");
-                Rmaps?.Add(got.Start, 1, XfsRmap.OwnInobt, 0);
-                finobtBlocks.Add(got.Start);
-            }
-            while (finobtBlocks is not null && finobtBlocks.Count > needFinobt)
-            {
-                uint b = finobtBlocks[^1];
-                finobtBlocks.RemoveAt(finobtBlocks.Count - 1);
-                FreeExtent(b, 1);
-                Rmaps?.Remove(b, 1, XfsRmap.OwnInobt);
+                FitInodeTree(finobtBlocks!, XfsAgBtree.BlocksNeeded(sb, XfsAgBtreeKind.Finobt, finobt.Count));
             }
         }
 
@@ -372,16 +412,20 @@ internal sealed class XfsAgState
             images.AddRange(ino.Images);
             Set(agi, 20, ino.Root);
             Set(agi, 24, (uint)ino.Levels);
+            Set(agi, 16, I(16) + (uint)(newChunks * XfsInodeChunk.InodesPerChunk));
+            if (HasInobtCount)
+            {
+                Set(agi, 336, (uint)inobtBlocks!.Count);
+            }
             if (finobt is not null)
             {
-                finobtBlocks!.Sort();
-                var fino = XfsAgBtree.Build(fs, Agno, XfsAgBtreeKind.Finobt, [.. finobt.Select(c => c.ToRecord(Sparse))], finobtBlocks);
+                var fino = XfsAgBtree.Build(fs, Agno, XfsAgBtreeKind.Finobt, [.. finobt.Select(c => c.ToRecord(Sparse))], finobtBlocks!);
                 images.AddRange(fino.Images);
                 Set(agi, 328, fino.Root);
                 Set(agi, 332, (uint)fino.Levels);
                 if (HasInobtCount)
                 {
-                    Set(agi, 340, (uint)finobtBlocks.Count);
+                    Set(agi, 340, (uint)finobtBlocks!.Count);
                 }
             }
         }
@@ -403,6 +447,24 @@ internal sealed class XfsAgState
         }
         long delta = ((long)freeBlocks + Agfl.Count + freeTreeBlocks.Count) - ((long)oldFreeBlocks + oldFlcount + oldFreeTreeBlocks);
         return (writes, delta);
+    }
+
+    private void FitInodeTree(List<uint> blocks, int need)
+    {
+        while (blocks.Count < need)
+        {
+            var got = Allocate(1, null) ?? throw new LinuxImageException(DiagnosticCatalog.XfsNoSpace, fs.Source, fs.Source, $"allocation group {Agno}", "an inode btree block");
+            Rmaps?.Add(got.Start, 1, XfsRmap.OwnInobt, 0);
+            blocks.Add(got.Start);
+        }
+        while (blocks.Count > need)
+        {
+            uint b = blocks[^1];
+            blocks.RemoveAt(blocks.Count - 1);
+            FreeExtent(b, 1);
+            Rmaps?.Remove(b, 1, XfsRmap.OwnInobt);
+        }
+        blocks.Sort();
     }
 
     private void RefillAgfl(int count)

@@ -51,54 +51,79 @@ public sealed partial class XfsFileSystem
     }
 
     /// <summary>
-    /// Makes the data fork of an extent-form inode map exactly fork blocks [0, <paramref name="need"/>):
-    /// keeps what is mapped there, allocates the holes, frees the rest, writes the extent list and
-    /// block count into <paramref name="raw"/>; refuses when the list would not fit the fork.
+    /// Makes the data fork of an inode map exactly fork blocks [0, <paramref name="need"/>), as <see cref="RemapFork(XfsTransaction, XfsInode, byte[], List{XfsExtent}, IReadOnlyList{ValueTuple{ulong, ulong}})"/>.
     /// </summary>
-    internal List<XfsExtent> RemapFork(XfsTransaction tx, XfsInode inode, byte[] raw, List<XfsExtent> extents, ulong need)
+    internal List<XfsExtent> RemapFork(XfsTransaction tx, XfsInode inode, byte[] raw, List<XfsExtent> extents, ulong need) =>
+        RemapFork(tx, inode, raw, extents, need == 0 ? [] : [(0UL, need)]);
+
+    /// <summary>
+    /// Makes the data fork of an inode map exactly the fork block ranges <paramref name="wanted"/>
+    /// (sorted, not overlapping): keeps what is mapped there, allocates the holes, frees the rest,
+    /// writes the extent list and block count into <paramref name="raw"/>; refuses when the list
+    /// would not fit the fork.
+    /// </summary>
+    internal List<XfsExtent> RemapFork(XfsTransaction tx, XfsInode inode, byte[] raw, List<XfsExtent> extents, IReadOnlyList<(ulong Start, ulong Count)> wanted)
     {
         var kept = new List<XfsExtent>();
         long blocks = (long)inode.BlockCount;
         foreach (var e in extents)
         {
-            if (e.Logical >= need)
+            // Cut the extent at the wanted ranges' edges; keep the pieces inside, free the others.
+            ulong pos = e.Logical, end = e.Logical + e.Length;
+            while (pos < end)
             {
-                tx.Free(inode.Number, e.Physical, e.Length);
-                blocks -= (long)e.Length;
-            }
-            else if (e.Logical + e.Length > need)
-            {
-                ulong keep = need - e.Logical;
-                tx.Free(inode.Number, e.Physical + keep, e.Length - keep);
-                blocks -= (long)(e.Length - keep);
-                kept.Add(e with { Length = keep });
-            }
-            else
-            {
-                kept.Add(e);
+                ulong pieceEnd = end;
+                bool inside = false;
+                foreach (var (start, count) in wanted)
+                {
+                    if (pos >= start && pos < start + count)
+                    {
+                        inside = true;
+                        pieceEnd = Math.Min(end, start + count);
+                        break;
+                    }
+                    if (start > pos)
+                    {
+                        pieceEnd = Math.Min(pieceEnd, start);
+                    }
+                }
+                var piece = e with { Logical = pos, Physical = e.Physical + (pos - e.Logical), Length = pieceEnd - pos };
+                if (inside)
+                {
+                    kept.Add(piece);
+                }
+                else
+                {
+                    tx.Free(inode.Number, piece.Physical, piece.Length);
+                    blocks -= (long)piece.Length;
+                }
+                pos = pieceEnd;
             }
         }
         var result = new List<XfsExtent>();
-        ulong at = 0;
         int k = 0;
         uint ag = AgOfInode(inode.Number);
-        while (at < need)
+        foreach (var (start, count) in wanted)
         {
-            if (k < kept.Count && kept[k].Logical == at)
+            ulong at = start, need = start + count;
+            while (at < need)
             {
-                Append(result, kept[k]);
-                at += kept[k].Length;
-                k++;
-                continue;
+                if (k < kept.Count && kept[k].Logical == at)
+                {
+                    Append(result, kept[k]);
+                    at += kept[k].Length;
+                    k++;
+                    continue;
+                }
+                ulong gapEnd = k < kept.Count && kept[k].Logical < need ? kept[k].Logical : need;
+                ulong? near = result.Count > 0 ? result[^1].Physical + result[^1].Length : null;
+                foreach (var got in tx.Allocate(inode.Number, at, gapEnd - at, near, near is ulong n ? tx.Split(n).Ag : ag))
+                {
+                    Append(result, got);
+                }
+                blocks += (long)(gapEnd - at);
+                at = gapEnd;
             }
-            ulong gapEnd = k < kept.Count ? kept[k].Logical : need;
-            ulong? near = result.Count > 0 ? result[^1].Physical + result[^1].Length : null;
-            foreach (var got in tx.Allocate(inode.Number, at, gapEnd - at, near, near is ulong n ? tx.Split(n).Ag : ag))
-            {
-                Append(result, got);
-            }
-            blocks += (long)(gapEnd - at);
-            at = gapEnd;
         }
         int records = result.Sum(e => (int)((e.Length + XfsExtent.MaxLength - 1) / XfsExtent.MaxLength));
         int capacity = DataForkSize(inode) / XfsExtent.RecordSize;
@@ -147,6 +172,21 @@ public sealed partial class XfsFileSystem
         else
         {
             BinaryPrimitives.WriteUInt32BigEndian(raw.AsSpan(76), (uint)count);
+        }
+    }
+
+    /// <summary>Stages <paramref name="data"/> at fork block <paramref name="logical"/> onward into the mapped blocks.</summary>
+    internal void WriteForkRange(XfsTransaction tx, List<XfsExtent> mapped, ulong logical, byte[] data)
+    {
+        int bs = Superblock.BlockSize;
+        ulong count = (ulong)data.Length / (ulong)bs;
+        foreach (var e in mapped)
+        {
+            ulong from = Math.Max(e.Logical, logical), to = Math.Min(e.Logical + e.Length, logical + count);
+            if (from < to)
+            {
+                tx.Write((long)(e.Physical + (from - e.Logical)) * bs, data.AsSpan((int)((from - logical) * (ulong)bs), (int)((to - from) * (ulong)bs)).ToArray());
+            }
         }
     }
 

@@ -8,8 +8,8 @@ namespace Azure.LinuxImage.Engine.FileSystems.Xfs;
 /// An XFS file system (v4 or v5) read from a volume. Opening checks the superblock, every AG
 /// header and the log (a log that needs recovery is refused); every on-disk number is checked
 /// before it is used as an offset or a size, and every walk over on-disk links is bounded.
-/// Changing XFS is not implemented: <see cref="WriteRefusal"/> says so and every change is refused
-/// with LIMG0342 before anything is written.
+/// Changes are prepared whole in an <see cref="XfsTransaction"/> and written into the volume it was
+/// opened on (an overlay) only once laid out; what is not implemented is refused with LIMG0342 first.
 /// </summary>
 public sealed partial class XfsFileSystem
 {

@@ -10,7 +10,7 @@ namespace Azure.LinuxImage.Engine.FileSystems.Xfs;
 internal readonly record struct XfsRmap(uint Start, uint Length, ulong Owner, ulong Offset)
 {
     public const ulong FlagAttr = 1UL << 63, FlagBmbt = 1UL << 62, FlagUnwritten = 1UL << 61, OffsetMask = (1UL << 54) - 1;
-    public const ulong OwnAg = unchecked((ulong)-5), OwnInobt = unchecked((ulong)-6);
+    public const ulong OwnAg = unchecked((ulong)-5), OwnInobt = unchecked((ulong)-6), OwnInodes = unchecked((ulong)-7);
 
     public static bool IsSpecialOwner(ulong owner) => (owner & (1UL << 63)) != 0;
 

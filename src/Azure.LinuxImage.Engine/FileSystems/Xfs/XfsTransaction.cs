@@ -18,6 +18,8 @@ internal sealed class XfsTransaction(XfsFileSystem fs)
 
     public long FreeInodeDelta { get; set; }
 
+    public long InodeCountDelta { get; set; }
+
     public XfsAgState Ag(uint agno)
     {
         if (!groups.TryGetValue(agno, out var state))
@@ -110,6 +112,8 @@ internal sealed class XfsTransaction(XfsFileSystem fs)
             all.AddRange(agWrites);
             freeBlocksDelta += delta;
         }
+        // Blocks first: a new inode chunk's initialised inodes go before the inode images in it.
+        all.AddRange(writes);
         foreach (var (number, raw) in inodeImages)
         {
             if (raw[4] >= 3)
@@ -118,11 +122,11 @@ internal sealed class XfsTransaction(XfsFileSystem fs)
             }
             all.Add((fs.InodeOffset(number), raw));
         }
-        all.AddRange(writes);
         byte[]? super = null;
-        if (freeBlocksDelta != 0 || FreeInodeDelta != 0)
+        if (freeBlocksDelta != 0 || FreeInodeDelta != 0 || InodeCountDelta != 0)
         {
             super = fs.ReadBytes(0, sb.SectorSize);
+            BinaryPrimitives.WriteUInt64BigEndian(super.AsSpan(128), (ulong)((long)sb.InodeCount + InodeCountDelta));
             BinaryPrimitives.WriteUInt64BigEndian(super.AsSpan(136), (ulong)((long)sb.FreeInodes + FreeInodeDelta));
             BinaryPrimitives.WriteUInt64BigEndian(super.AsSpan(144), (ulong)((long)sb.FreeDataBlocks + freeBlocksDelta));
             if (sb.IsV5)
