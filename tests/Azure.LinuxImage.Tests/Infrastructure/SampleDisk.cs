@@ -27,14 +27,23 @@ public static class SampleDisk
 
     private static string Make() => MakeSamples("make-sample-disk.sh", "debian-minimal.vhd")[0];
 
-    /// <summary>The samples/disks files a script makes, made by running it when one is missing.</summary>
+    private static readonly Lock ScriptLock = new();
+
+    /// <summary>
+    /// The samples/disks files a script makes, made by running it when one is missing. One script at
+    /// a time: test classes run side by side, and every script may build the shared debootstrap cache.
+    /// </summary>
     private static string[] MakeSamples(string script, params string[] names)
     {
         string[] disks = [.. names.Select(n => RepositoryPaths.Combine("samples", "disks", n))];
-        if (disks.All(File.Exists))
+        lock (ScriptLock)
         {
-            return disks;
+            return disks.All(File.Exists) ? disks : RunScript(script, disks);
         }
+    }
+
+    private static string[] RunScript(string script, string[] disks)
+    {
         var r = ExternalTool.Run("bash", [RepositoryPaths.Combine("scripts", script)], RepositoryPaths.Root, timeoutSeconds: 1800);
         if (r.ExitCode != 0 || !disks.All(File.Exists))
         {
