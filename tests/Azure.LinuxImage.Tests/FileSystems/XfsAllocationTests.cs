@@ -61,4 +61,31 @@ public sealed class XfsAllocationTests
             });
         }
     }
+
+    [TestMethod]
+    public void Shared_reflinked_blocks_are_never_written_or_freed_and_unshared_files_of_a_reflink_file_system_are()
+    {
+        using var image = XfsTestImage.Create("xfs-reflink", ["-m", "reflink=1,rmapbt=1"]);
+        XfsTestImage.WithKernelMount(image.ImagePath, readOnly: false, mount =>
+            ExternalTool.RunChecked("cp", "--reflink=always", mount + "/boot/initramfs.img", mount + "/boot/initramfs.copy"));
+        byte[] original = XfsTestImage.DbContent(image.ImagePath, "/boot/initramfs.img");
+        var fs = image.Open();
+        ulong boot = XfsReadTests.Resolve(fs, "/boot");
+        ulong shared = XfsReadTests.Resolve(fs, "/boot/initramfs.img");
+        Assert.AreEqual("LIMG0342", Assert.ThrowsExactly<LinuxImageException>(() => fs.ReplaceContent(shared, new byte[10])).Descriptor.Code);
+        Assert.AreEqual("LIMG0342", Assert.ThrowsExactly<LinuxImageException>(() => fs.Delete(boot, "initramfs.copy")).Descriptor.Code);
+        Assert.AreEqual("LIMG0342", Assert.ThrowsExactly<LinuxImageException>(() => fs.Rename(XfsReadTests.Resolve(fs, "/etc"), "fstab", boot, "initramfs.img")).Descriptor.Code);
+        Assert.IsTrue(image.Overlay!.IsEmpty, "a refused change wrote something");
+        // A file that shares nothing is rewritten as on any file system.
+        var grubenv = new byte[50_000];
+        new Random(3).NextBytes(grubenv);
+        fs.ReplaceContent(XfsReadTests.Resolve(fs, "/boot/grub/grubenv"), grubenv);
+        image.CommitAndRepair();
+        XfsTestImage.WithKernelMount(image.ImagePath, readOnly: true, mount =>
+        {
+            CollectionAssert.AreEqual(original, File.ReadAllBytes(mount + "/boot/initramfs.img"));
+            CollectionAssert.AreEqual(original, File.ReadAllBytes(mount + "/boot/initramfs.copy"));
+            CollectionAssert.AreEqual(grubenv, File.ReadAllBytes(mount + "/boot/grub/grubenv"));
+        });
+    }
 }

@@ -6,8 +6,9 @@ namespace Azure.LinuxImage.Engine.FileSystems.Xfs;
 /// Deleting: the name leaves its directory; an inode whose last link goes has the blocks of both
 /// forks freed (free-space btrees, rmapbt) and goes back to its chunk (inobt, finobt, AGI and
 /// superblock counters), its core cleared as the kernel's xfs_ifree leaves it. Chunks that become
-/// wholly free stay allocated (as with the ikeep mount option). Inodes whose forks are bmbts are
-/// refused (freeing bmbt blocks is not implemented).
+/// wholly free stay allocated (as with the ikeep mount option). Inodes whose forks are bmbts, and
+/// inodes with blocks the refcount btree lists (shared through reflink), are refused when their
+/// last link goes (freeing bmbt blocks and changing reference counts are not implemented).
 /// </summary>
 public sealed partial class XfsFileSystem
 {
@@ -52,7 +53,12 @@ public sealed partial class XfsFileSystem
         }
         if (inode.Format == XfsForkFormat.Extents)
         {
-            foreach (var e in XfsBmap.Map(this, inode, attr: false))
+            var extents = XfsBmap.Map(this, inode, attr: false);
+            if ((inode.Flags2 & XfsInode.Flags2Reflink) != 0 && SharedExtent(extents) is XfsExtent shared)
+            {
+                throw Refused($"freeing inode {ino}, whose blocks {shared.Physical}+{shared.Length} are shared with reflinked copies (refcount btree changes are not implemented)");
+            }
+            foreach (var e in extents)
             {
                 tx.Free(ino, e.Physical, e.Length);
             }
