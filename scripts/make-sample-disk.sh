@@ -6,13 +6,13 @@
 # but /proc, /sys and /dev inside the chroot while packages install.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-. "$here/scripts/lib/grub-bios-setup.sh"
+. "$here/scripts/disk-steps.sh"
 # The root tree is cached outside the checkout: CI clones afresh, and debootstrap takes minutes.
-work="${LIMG_SAMPLE_CACHE:-/var/tmp/limg-sample-cache}"
+work="$sample_cache"
 rootfs="$work/rootfs"
 out="$here/samples/disks/debian-minimal.vhd"
 mirror="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
-uuid="${SAMPLE_ROOT_UUID:-6b1f6c3e-8d1a-4d8e-9a53-0c2f9e5d7a11}"
+uuid="$sample_root_uuid"
 
 "$here/scripts/install-test-deps.sh"
 mkdir -p "$work" "$(dirname "$out")"
@@ -97,10 +97,9 @@ rm -f "$part" "$raw"
 mke2fs -q -t ext4 -d "$rootfs" -L rootfs -U "$uuid" -E root_owner=0:0 "$part" 1G
 truncate -s $((1024*1024 + 1024*1024*1024 + 300*1024)) "$raw"
 printf 'label: dos\nstart=2048, size=%d, type=83, bootable\n' $((1024*1024*1024/512)) | sfdisk -q "$raw"
-dd if="$part" of="$raw" bs=1M seek=1 conv=notrunc,sparse status=none
+place "$part" "$raw" $((1024*1024))
 # core.img from sector 1, before the partition.
 grub_bios_setup "$raw" "$rootfs/boot/grub/i386-pc/boot.img" "$work/core.img" 1 2048
-rm -f "$out"
-qemu-img convert -f raw -O vpc -o subformat=dynamic "$raw" "$out"
+to_vhd "$raw" "$out"
 rm -f "$part" "$raw"
 echo "sample disk: $out ($(qemu-img info -f vpc "$out" | grep 'virtual size'))"

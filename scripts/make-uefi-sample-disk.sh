@@ -12,18 +12,15 @@
 # the UEFI differences are written into the new ext4 image with debugfs.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-. "$here/scripts/lib/grub-bios-setup.sh"
-work="${LIMG_SAMPLE_CACHE:-/var/tmp/limg-sample-cache}"
-rootfs="$work/rootfs"
-uuid="${SAMPLE_ROOT_UUID:-6b1f6c3e-8d1a-4d8e-9a53-0c2f9e5d7a11}"
+. "$here/scripts/disk-steps.sh"
+rootfs="$sample_cache/rootfs"
+uuid="$sample_root_uuid"
 serial=ABCD2026
 outdir="$here/samples/disks"
 
 "$here/scripts/install-test-deps.sh"
 # The BIOS sample's script makes (or reuses) the root tree with its initramfs and grub.cfg.
-if [ ! -f "$work/rootfs.complete" ] || [ ! -f "$work/rootfs.grub-$uuid" ]; then
-  "$here/scripts/make-sample-disk.sh"
-fi
+ensure_sample_root
 mkdir -p "$outdir"
 tmp=$(mktemp -d /var/tmp/limg-uefi.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
@@ -85,13 +82,12 @@ make_disk() { # output-name with-fallback layout (uefi: ESP and root; hybrid: BI
     if [ "$3" = hybrid ]; then printf '%s1 : ' "$raw"; fi
     printf 'start=%d, size=%d, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name=root\n' $(((esp_mib + 64) * 2048)) $((1024 * 2048))
   } | sfdisk -q "$raw"
-  dd if="$esp" of="$raw" bs=1M seek="$esp_mib" conv=notrunc,sparse status=none
-  dd if="$part" of="$raw" bs=1M seek=$((esp_mib + 64)) conv=notrunc,sparse status=none
+  place "$esp" "$raw" $((esp_mib * 1024 * 1024))
+  place "$part" "$raw" $(((esp_mib + 64) * 1024 * 1024))
   if [ "$3" = hybrid ]; then
     grub_bios_setup "$raw" "$rootfs/boot/grub/i386-pc/boot.img" "$tmp/core.img" 2048 4096
   fi
-  rm -f "$outdir/$1"
-  qemu-img convert -f raw -O vpc -o subformat=dynamic "$raw" "$outdir/$1"
+  to_vhd "$raw" "$outdir/$1"
   rm -f "$raw" "$esp"
   echo "UEFI sample disk: $outdir/$1"
 }

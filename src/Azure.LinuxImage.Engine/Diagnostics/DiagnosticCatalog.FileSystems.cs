@@ -66,6 +66,9 @@ public static partial class DiagnosticCatalog
     public static readonly DiagnosticDescriptor XfsUnsupportedFeature = Define("LIMG0342", DiagnosticSeverity.Error, "R16",
         "Unsupported XFS feature", "The XFS file system in '{0}' uses something the SDK cannot {1}: {2}; nothing was written.");
 
+    public static readonly DiagnosticDescriptor XfsNoSpace = Define("LIMG0343", DiagnosticSeverity.Error, "R16",
+        "XFS file system full", "The XFS file system in '{0}' has no room for {1}: {2} are needed; nothing was written.");
+
     public static readonly DiagnosticDescriptor GuestRootNotFound = Define("LIMG0330", DiagnosticSeverity.Error, "R16",
         "Guest root file system not found", "No file system the SDK reads (ext2/3/4, XFS) in '{0}' holds both /etc/fstab and /etc/os-release; the SDK cannot find the guest's root file system. {1}");
 

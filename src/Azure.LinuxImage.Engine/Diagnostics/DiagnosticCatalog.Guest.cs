@@ -49,7 +49,7 @@ public static partial class DiagnosticCatalog
         "Swap on the OS disk", "'{0}' line {1} enables swap on the OS disk ({2}); the agent creates swap on the resource disk instead.");
 
     public static readonly DiagnosticDescriptor SwapPartitionPresent = Define("LIMG0431", DiagnosticSeverity.Warning, "R14",
-        "Swap partition on the OS disk", "The OS disk has a swap partition ({0}); it is no longer used but still takes space. Remove it before converting if you can.");
+        "Swap partition on the OS disk", "The OS disk has a swap partition or logical volume ({0}); it is no longer used but still takes space. Remove it before converting if you can.");
 
     public static readonly DiagnosticDescriptor FstabDeviceName = Define("LIMG0432", DiagnosticSeverity.Warning, "-",
         "fstab uses a /dev/sdX name", "'{0}' line {1} mounts '{2}' by its kernel name; on Azure VM sizes with NVMe disks there is no /dev/sdX. Use UUID= or LABEL=.");

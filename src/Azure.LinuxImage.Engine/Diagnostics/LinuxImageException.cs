@@ -44,6 +44,12 @@ public sealed class LinuxImageException : Exception
         return d.File == File ? this : new LinuxImageException(Descriptor, d.File, d.Message, this);
     }
 
+    /// <summary>
+    /// The same failure located at <paramref name="guestPath"/>: a file system knows only its nodes,
+    /// so the guest tree names the file whose change it refused.
+    /// </summary>
+    public LinuxImageException At(string guestPath) => new(Descriptor, guestPath, Message, this);
+
     public DiagnosticDescriptor Descriptor { get; }
 
     public string? File { get; }

@@ -179,14 +179,29 @@ public sealed partial class GuestMounts
             {
                 throw new LinuxImageException(DiagnosticCatalog.GuestPathInvalid, source, source, path, "it is not a regular file");
             }
-            n.Fs.ReplaceContent(n.Inode, content);
-            if (mode is int m && (info.Mode & 0xFFF) != (m & 0xFFF))
+            // Not At(...): a span cannot be captured, and copying an initramfs to capture it costs.
+            try
             {
-                n.Fs.SetMode(n.Inode, m & 0xFFF);
+                n.Fs.ReplaceContent(n.Inode, content);
+                if (mode is int m && (info.Mode & 0xFFF) != (m & 0xFFF))
+                {
+                    n.Fs.SetMode(n.Inode, m & 0xFFF);
+                }
+            }
+            catch (LinuxImageException e)
+            {
+                throw e.At(r.Path);
             }
             return;
         }
-        r.Parent.Fs.CreateFile(r.Parent.Inode, r.Name, content, mode ?? 0x1A4, 0, 0);
+        try
+        {
+            r.Parent.Fs.CreateFile(r.Parent.Inode, r.Name, content, mode ?? 0x1A4, 0, 0);
+        }
+        catch (LinuxImageException e)
+        {
+            throw e.At(r.Path);
+        }
     }
 
     public void CreateDirectory(string path, int mode = 0x1ED)
@@ -196,7 +211,7 @@ public sealed partial class GuestMounts
         {
             throw new IOException($"{path} exists.");
         }
-        r.Parent.Fs.CreateDirectory(r.Parent.Inode, r.Name, mode, 0, 0);
+        At(r.Path, () => r.Parent.Fs.CreateDirectory(r.Parent.Inode, r.Name, mode, 0, 0));
     }
 
     public void CreateSymlink(string path, string target)
@@ -206,7 +221,7 @@ public sealed partial class GuestMounts
         {
             throw new IOException($"{path} exists.");
         }
-        r.Parent.Fs.CreateSymlink(r.Parent.Inode, r.Name, target, 0, 0);
+        At(r.Path, () => r.Parent.Fs.CreateSymlink(r.Parent.Inode, r.Name, target, 0, 0));
     }
 
     public void Delete(string path)
@@ -220,7 +235,7 @@ public sealed partial class GuestMounts
         {
             throw new IOException($"{path} is a mount point.");
         }
-        n.Fs.Delete(r.Parent.Inode, r.Name);
+        At(r.Path, () => n.Fs.Delete(r.Parent.Inode, r.Name));
     }
 
     public void Rename(string from, string to)
@@ -235,6 +250,19 @@ public sealed partial class GuestMounts
         {
             throw new IOException($"Cannot rename {from} to {to}: they are on different file systems.");
         }
-        n.Fs.Rename(a.Parent.Inode, a.Name, b.Parent.Inode, b.Name);
+        At(a.Path, () => n.Fs.Rename(a.Parent.Inode, a.Name, b.Parent.Inode, b.Name));
+    }
+
+    /// <summary>A file system's refusal (LIMG03xx) located at the guest path whose change it refused.</summary>
+    private static void At(string guestPath, Action change)
+    {
+        try
+        {
+            change();
+        }
+        catch (LinuxImageException e)
+        {
+            throw e.At(guestPath);
+        }
     }
 }

@@ -286,6 +286,76 @@ internal sealed class XfsTestImage : IDisposable
         ExternalTool.RunChecked("xfs_db", [.. args]);
     }
 
+    /// <summary>
+    /// Writes the overlay's changes into the image (the engine's view is closed first), then
+    /// xfs_repair -n must exit 0 with no line beyond its phase banners.
+    /// </summary>
+    public void CommitAndRepair()
+    {
+        var changes = Overlay!.GetChanges();
+        Close();
+        using (var f = File.Open(ImagePath, FileMode.Open, FileAccess.ReadWrite))
+        {
+            foreach (var (offset, data) in changes)
+            {
+                f.Position = offset;
+                f.Write(data);
+            }
+        }
+        AssertRepairClean(ImagePath);
+    }
+
+    public static void AssertRepairClean(string image)
+    {
+        var repair = ExternalTool.Run("xfs_repair", ["-n", image]);
+        string[] banners = ["Phase ", "        - ", "No modify flag set", "Cannot get host filesystem geometry", "Repair may fail if", "the image and the host filesystem"];
+        var complaints = repair.All.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => !banners.Any(b => l.StartsWith(b, StringComparison.Ordinal))).ToList();
+        Assert.AreEqual(0, repair.ExitCode, repair.All);
+        Assert.AreEqual(0, complaints.Count, "xfs_repair -n complained:\n" + string.Join("\n", complaints));
+    }
+
+    /// <summary>A file's bytes as xfs_db maps them (size and bmap), read from the image file: the contents through a real tool, also on v4.</summary>
+    public static byte[] DbContent(string image, string path)
+    {
+        string output = Db(image, $"path {path}", "inode", "print core.size", "bmap", "sb 0", "print agblocks blocksize");
+        long size = 0, agblocks = 0, blocksize = 0;
+        var map = new List<(long Offset, long Ag, long AgBlock, long Count)>();
+        foreach (string line in output.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var m = System.Text.RegularExpressions.Regex.Match(line, @"^data offset (\d+) startblock \d+ \((\d+)/(\d+)\) count (\d+) flag (\d)");
+            if (m.Success)
+            {
+                Assert.AreEqual("0", m.Groups[5].Value, $"{path}: unwritten extent in {line}");
+                map.Add((long.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), long.Parse(m.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture),
+                    long.Parse(m.Groups[3].Value, System.Globalization.CultureInfo.InvariantCulture), long.Parse(m.Groups[4].Value, System.Globalization.CultureInfo.InvariantCulture)));
+            }
+            else if (line.StartsWith("core.size = ", StringComparison.Ordinal))
+            {
+                size = long.Parse(line[12..], System.Globalization.CultureInfo.InvariantCulture);
+            }
+            else if (line.StartsWith("agblocks = ", StringComparison.Ordinal))
+            {
+                agblocks = long.Parse(line[11..], System.Globalization.CultureInfo.InvariantCulture);
+            }
+            else if (line.StartsWith("blocksize = ", StringComparison.Ordinal))
+            {
+                blocksize = long.Parse(line[12..], System.Globalization.CultureInfo.InvariantCulture);
+            }
+        }
+        var data = new byte[size];
+        using var f = File.OpenRead(image);
+        foreach (var (offset, ag, agblock, count) in map)
+        {
+            for (long b = 0; b < count && (offset + b) * blocksize < size; b++)
+            {
+                f.Position = ((ag * agblocks) + agblock + b) * blocksize;
+                long at = (offset + b) * blocksize;
+                f.ReadExactly(data.AsSpan((int)at, (int)Math.Min(blocksize, size - at)));
+            }
+        }
+        return data;
+    }
+
     public static ulong InodeOf(string image, string path)
     {
         string output = Db(image, $"path {path}", "inode");

@@ -25,19 +25,31 @@ public static class SampleDisk
         }
     }
 
-    private static string Make()
+    private static string Make() => MakeSamples("make-sample-disk.sh", "debian-minimal.vhd")[0];
+
+    private static readonly Lock ScriptLock = new();
+
+    /// <summary>
+    /// The samples/disks files a script makes, made by running it when one is missing. One script at
+    /// a time: test classes run side by side, and every script may build the shared debootstrap cache.
+    /// </summary>
+    private static string[] MakeSamples(string script, params string[] names)
     {
-        string disk = RepositoryPaths.Combine("samples", "disks", "debian-minimal.vhd");
-        if (File.Exists(disk))
+        string[] disks = [.. names.Select(n => RepositoryPaths.Combine("samples", "disks", n))];
+        lock (ScriptLock)
         {
-            return disk;
+            return disks.All(File.Exists) ? disks : RunScript(script, disks);
         }
-        var r = ExternalTool.Run("bash", [RepositoryPaths.Combine("scripts", "make-sample-disk.sh")], RepositoryPaths.Root, timeoutSeconds: 1800);
-        if (r.ExitCode != 0 || !File.Exists(disk))
+    }
+
+    private static string[] RunScript(string script, string[] disks)
+    {
+        var r = ExternalTool.Run("bash", [RepositoryPaths.Combine("scripts", script)], RepositoryPaths.Root, timeoutSeconds: 1800);
+        if (r.ExitCode != 0 || !disks.All(File.Exists))
         {
-            Assert.Fail("scripts/make-sample-disk.sh failed (it needs root and Debian's package mirror):\n" + r.All[^Math.Min(r.All.Length, 4000)..]);
+            Assert.Fail($"scripts/{script} failed (it needs root and Debian's package mirror):\n" + r.All[^Math.Min(r.All.Length, 4000)..]);
         }
-        return disk;
+        return disks;
     }
 
     private static readonly Lazy<(string WithFallback, string WithoutFallback, string Hybrid)> MadeUefi = new(MakeUefi, LazyThreadSafetyMode.ExecutionAndPublication);
@@ -53,16 +65,21 @@ public static class SampleDisk
 
     private static (string, string, string) MakeUefi()
     {
-        string[] disks = [.. new[] { "debian-uefi.vhd", "debian-uefi-nofallback.vhd", "debian-hybrid.vhd" }.Select(d => RepositoryPaths.Combine("samples", "disks", d))];
-        if (disks.All(File.Exists))
-        {
-            return (disks[0], disks[1], disks[2]);
-        }
-        var r = ExternalTool.Run("bash", [RepositoryPaths.Combine("scripts", "make-uefi-sample-disk.sh")], RepositoryPaths.Root, timeoutSeconds: 1800);
-        if (r.ExitCode != 0 || !disks.All(File.Exists))
-        {
-            Assert.Fail("scripts/make-uefi-sample-disk.sh failed (it needs root and Debian's package mirror):\n" + r.All[^Math.Min(r.All.Length, 4000)..]);
-        }
+        var disks = MakeSamples("make-uefi-sample-disk.sh", "debian-uefi.vhd", "debian-uefi-nofallback.vhd", "debian-hybrid.vhd");
         return (disks[0], disks[1], disks[2]);
     }
+
+    private static readonly Lazy<string[]> MadeRhel = new(() => MakeSamples("make-rhel-sample-disk.sh", "alma9-lvm-xfs.vhd", "rocky8-lvm-xfs-mbr.vhd"), LazyThreadSafetyMode.ExecutionAndPublication);
+
+    /// <summary>
+    /// The default RHEL-family layouts (scripts/make-rhel-sample-disk.sh): XFS /boot on partition 1,
+    /// an LVM PV on partition 2 with an XFS root LV and a swap LV. <paramref name="name"/> is
+    /// alma9-lvm-xfs.vhd (GPT, AlmaLinux 9 tree) or rocky8-lvm-xfs-mbr.vhd (MBR, Rocky Linux 8 tree).
+    /// </summary>
+    public static string Rhel(string name) => MadeRhel.Value.Single(p => System.IO.Path.GetFileName(p) == name);
+
+    private static readonly Lazy<string> MadeXfs = new(() => MakeSamples("make-xfs-sample-disk.sh", "debian-xfs.vhd")[0], LazyThreadSafetyMode.ExecutionAndPublication);
+
+    /// <summary>The sample's Debian 12 with XFS root and XFS /boot, bootable from BIOS (scripts/make-xfs-sample-disk.sh).</summary>
+    public static string XfsPath => MadeXfs.Value;
 }

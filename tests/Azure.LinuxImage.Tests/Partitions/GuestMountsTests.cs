@@ -150,19 +150,20 @@ public sealed class GuestMountsTests
         string script = $$"""
             set -e
             LOOP=$(losetup -f --show -o {{layout[2].Offset}} --sizelimit {{layout[2].Size}} {{disk}})
-            trap 'vgchange --driverloaded n -an vg-os >/dev/null 2>&1 || true; losetup -d $LOOP' EXIT
-            O="--driverloaded n"
-            pvcreate $O -Zn -y $LOOP >/dev/null
-            vgcreate $O -y -s 4M vg-os $LOOP >/dev/null
-            lvcreate $O -an -Zn -L 16M -n root vg-os >/dev/null
-            lvcreate $O -an -Zn -L 4M -n swap vg-os >/dev/null
-            lvextend $O -L +8M vg-os/root >/dev/null
-            PESTART=$(pvs $O --noheadings --units b --nosuffix -o pe_start $LOOP | tr -d ' ')
-            lvs $O --noheadings --units b --nosuffix -o seg_start,seg_size,seg_pe_ranges vg-os/root | while read start size ranges; do
+            trap 'vgchange --driverloaded n --devices $LOOP -an vg-os >/dev/null 2>&1 || true; losetup -d $LOOP' EXIT
+            # Only this loop device (others' tests may hold a VG of the same name), and no backups in the machine's /etc/lvm.
+            O=(--driverloaded n --devices $LOOP --config 'backup { backup=0 archive=0 }')
+            pvcreate "${O[@]}" -Zn -y $LOOP >/dev/null
+            vgcreate "${O[@]}" -y -s 4M vg-os $LOOP >/dev/null
+            lvcreate "${O[@]}" -an -Zn -L 16M -n root vg-os >/dev/null
+            lvcreate "${O[@]}" -an -Zn -L 4M -n swap vg-os >/dev/null
+            lvextend "${O[@]}" -L +8M vg-os/root >/dev/null
+            PESTART=$(pvs "${O[@]}" --noheadings --units b --nosuffix -o pe_start $LOOP | tr -d ' ')
+            lvs "${O[@]}" --noheadings --units b --nosuffix -o seg_start,seg_size,seg_pe_ranges vg-os/root | while read start size ranges; do
               pe=${ranges#*:}; pe=${pe%-*}
               dd if={{root}} of=$LOOP bs=1M iflag=skip_bytes,count_bytes skip=$start count=$size oflag=seek_bytes seek=$((PESTART + pe * 4194304)) conv=notrunc status=none
             done
-            lvs $O --noheadings -o seg_count vg-os/root
+            lvs "${O[@]}" --noheadings -o seg_count vg-os/root
             """;
         var r = ExternalTool.Run("bash", ["-c", script]);
         Assert.AreEqual(0, r.ExitCode, r.All);

@@ -105,10 +105,6 @@ public sealed class XfsGuestMountsTests
         long bytes = ReadTree(guest, "/etc") + ReadTree(guest, "/boot");
         long readMs = sw.ElapsedMilliseconds;
 
-        // Not implemented (a new file needs allocation; deleting frees): refused, nothing reaches the overlay.
-        var e = Assert.ThrowsExactly<LinuxImageException>(() => guest.WriteFile("/etc/waagent.conf", "x"u8));
-        Assert.AreEqual("LIMG0342", e.Descriptor.Code);
-        Assert.AreEqual("LIMG0342", Assert.ThrowsExactly<LinuxImageException>(() => guest.Delete("/etc/fstab")).Descriptor.Code);
         Assert.IsTrue(overlay.IsEmpty);
 
         // Three changed files that fit the blocks they have: written, on both file systems.
@@ -122,9 +118,16 @@ public sealed class XfsGuestMountsTests
         TestContext.WriteLine($"Engine time: open the guest and read /etc and /boot of the XFS root ({bytes} bytes) {readMs} ms; write three files {sw.ElapsedMilliseconds} ms");
         Assert.AreEqual(bls, Encoding.UTF8.GetString(guest.ReadFile("/boot/loader/entries/" + Entry)));
         Assert.IsFalse(overlay.IsEmpty);
+        // Allocating changes: a new file, a deleted one, a rename.
+        guest.WriteFile("/etc/waagent.conf", "Provisioning.Agent=auto\n"u8);
+        guest.Rename("/etc/os-release", "/etc/os-release.renamed");
+        guest.Rename("/etc/os-release.renamed", "/etc/os-release");
+        guest.Delete("/etc/waagent.conf");
+        guest.WriteFile("/etc/waagent.conf", "Provisioning.Agent=auto\n"u8);
         var reopened = GuestMounts.Open(overlay, disk);
         Assert.AreEqual(bls, Encoding.UTF8.GetString(reopened.ReadFile("/boot/loader/entries/" + Entry)));
         Assert.AreEqual(2, reopened.Mounts.Count);
+        Assert.AreEqual("Provisioning.Agent=auto\n", Encoding.UTF8.GetString(reopened.ReadFile("/etc/waagent.conf")));
         foreach (var m in reopened.Mounts)
         {
             string extracted = TestDisks.Extract(temp, m.Volume.Volume, m.Volume.Name.Replace(' ', '-') + ".out");

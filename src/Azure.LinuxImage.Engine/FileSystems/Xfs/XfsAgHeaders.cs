@@ -82,4 +82,14 @@ internal sealed record XfsAgHeaders(uint Agno, uint Length, uint FreeBlocks, uin
         }
         return new XfsAgHeaders(agno, length, A(52), A(48), I(16), I(28), unlinked);
     }
+
+    /// <summary>The refcount btree's records of a group (start, length; the copy-on-write staging bit cleared): the blocks more than one fork maps, or that copy-on-write holds.</summary>
+    public static List<(uint Start, uint Length)> RefcountRecords(XfsFileSystem fs, uint agno)
+    {
+        var sb = fs.Superblock;
+        byte[] agf = fs.ReadBytes(((long)agno * sb.AgBlocks * sb.BlockSize) + sb.SectorSize, sb.SectorSize);
+        uint root = BinaryPrimitives.ReadUInt32BigEndian(agf.AsSpan(88)), level = BinaryPrimitives.ReadUInt32BigEndian(agf.AsSpan(92));
+        var (records, _) = XfsAgBtree.Read(fs, agno, root, (int)level, XfsAgBtreeKind.Refcount);
+        return [.. records.Select(r => (BinaryPrimitives.ReadUInt32BigEndian(r) & 0x7FFFFFFFu, BinaryPrimitives.ReadUInt32BigEndian(r.AsSpan(4))))];
+    }
 }

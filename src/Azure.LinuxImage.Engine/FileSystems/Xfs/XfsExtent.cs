@@ -21,4 +21,16 @@ public readonly record struct XfsExtent(ulong Logical, ulong Physical, ulong Len
         ulong count = l1 & 0x1FFFFFUL;
         return (offset, start, count, unwritten);
     }
+
+    /// <summary>The longest extent one record holds (21 bits of block count).</summary>
+    public const ulong MaxLength = (1UL << 21) - 1;
+
+    /// <summary>Packs xfs_bmbt_rec from a fork offset and an fsblock number (AG number shifted by agblklog, not linear).</summary>
+    public static void Pack(Span<byte> record, ulong offset, ulong fsblock, ulong count, bool unwritten)
+    {
+        ulong l0 = (unwritten ? 1UL << 63 : 0) | (offset << 9) | (fsblock >> 43);
+        ulong l1 = (fsblock << 21) | (count & MaxLength);
+        BinaryPrimitives.WriteUInt64BigEndian(record, l0);
+        BinaryPrimitives.WriteUInt64BigEndian(record[8..], l1);
+    }
 }

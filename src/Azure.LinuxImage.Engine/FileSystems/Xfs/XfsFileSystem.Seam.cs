@@ -3,18 +3,16 @@ using Azure.LinuxImage.Engine.Diagnostics;
 namespace Azure.LinuxImage.Engine.FileSystems.Xfs;
 
 /// <summary>
-/// The file-system seam over the XFS reader. Of the changes, only those that need no allocation are
-/// implemented (XfsFileSystem.Write.cs); every other one is refused (LIMG0342) before anything is written.
+/// The file-system seam over the XFS reader and writer. What the writer does not implement is
+/// refused (LIMG0342) before anything is written; see docs/xfs-engine.md.
 /// </summary>
 public sealed partial class XfsFileSystem : IFileSystem
 {
-    public const string NotWritten = "this change to XFS (the writer only rewrites a file within the blocks it already has and changes modes; allocating, creating, deleting and renaming are not implemented)";
-
     public string TypeName => "xfs";
 
     public ulong RootNode => Superblock.RootInode;
 
-    public string? WriteRefusal => volume is IO.IWritableVolume ? NotWritten : "the volume is read-only";
+    public string? WriteRefusal => volume is IO.IWritableVolume ? null : "the volume is read-only";
 
     public FileSystemSpace Space => new((long)Superblock.DataBlocks * Superblock.BlockSize, (long)Superblock.FreeDataBlocks * Superblock.BlockSize);
 
@@ -82,15 +80,5 @@ public sealed partial class XfsFileSystem : IFileSystem
 
     public IReadOnlyDictionary<string, byte[]> ReadXattrs(ulong node) => ReadXattrs(ReadInode(node));
 
-    internal LinuxImageException Refused(string why = NotWritten) => new(DiagnosticCatalog.XfsUnsupportedFeature, Source, Source, "write", why);
-
-    public ulong CreateFile(ulong directory, string name, ReadOnlySpan<byte> content, int mode, int uid, int gid) => throw Refused();
-
-    public ulong CreateDirectory(ulong directory, string name, int mode, int uid, int gid) => throw Refused();
-
-    public ulong CreateSymlink(ulong directory, string name, string target, int uid, int gid) => throw Refused();
-
-    public void Delete(ulong directory, string name) => throw Refused();
-
-    public void Rename(ulong fromDirectory, string fromName, ulong toDirectory, string toName) => throw Refused();
+    internal LinuxImageException Refused(string why) => new(DiagnosticCatalog.XfsUnsupportedFeature, Source, Source, "write", why);
 }

@@ -8,8 +8,8 @@ namespace Azure.LinuxImage.Engine.FileSystems.Xfs;
 /// An XFS file system (v4 or v5) read from a volume. Opening checks the superblock, every AG
 /// header and the log (a log that needs recovery is refused); every on-disk number is checked
 /// before it is used as an offset or a size, and every walk over on-disk links is bounded.
-/// Changing XFS is not implemented: <see cref="WriteRefusal"/> says so and every change is refused
-/// with LIMG0342 before anything is written.
+/// Changes are prepared whole in an <see cref="XfsTransaction"/> and written into the volume it was
+/// opened on (an overlay) only once laid out; what is not implemented is refused with LIMG0342 first.
 /// </summary>
 public sealed partial class XfsFileSystem
 {
@@ -28,11 +28,31 @@ public sealed partial class XfsFileSystem
 
     public string Source { get; }
 
-    public XfsSuperblock Superblock { get; }
+    public XfsSuperblock Superblock { get; private set; }
 
     internal IReadOnlyList<XfsAgHeaders> AllocationGroups { get; private set; } = [];
 
     public Func<DateTimeOffset> Clock { get; set; } = () => DateTimeOffset.UtcNow;
+
+    /// <summary>After a transaction reached the volume: the new superblock, and caches of what changed dropped.</summary>
+    internal void Committed(byte[]? superblock, IEnumerable<ulong> changedInodes)
+    {
+        if (superblock is not null)
+        {
+            Superblock = XfsSuperblock.TryParse(superblock, out _) ?? Superblock;
+        }
+        foreach (ulong number in changedInodes)
+        {
+            inodes.Remove(number);
+        }
+        directories.Clear();
+    }
+
+    /// <summary>The fsblock number (AG number shifted by agblklog) of a linear block.</summary>
+    internal ulong FsBlock(ulong linear) => ((linear / Superblock.AgBlocks) << Superblock.AgBlockLog) | (linear % Superblock.AgBlocks);
+
+    /// <summary>The allocation group an inode lives in.</summary>
+    internal uint AgOfInode(ulong number) => (uint)(number >> (Superblock.AgBlockLog + Superblock.InodesPerBlockLog));
 
     internal LinuxImageException Damaged(string what) => new(DiagnosticCatalog.XfsDamaged, Source, Source, what);
 

@@ -1,0 +1,77 @@
+# Steps shared by the scripts that build sample disks (sourced, not run): the cached Debian root,
+# placing a file system at its offset, GRUB's BIOS boot code, XFS filled through a loop mount, LVM
+# metadata on a loop device without device-mapper, and the dynamic VHD the samples are stored as.
+# The caller sets `here` (the checkout) and `set -euo pipefail`.
+
+sample_cache="${LIMG_SAMPLE_CACHE:-/var/tmp/limg-sample-cache}"
+sample_root_uuid="${SAMPLE_ROOT_UUID:-6b1f6c3e-8d1a-4d8e-9a53-0c2f9e5d7a11}"
+
+# The debootstrapped tree with its initramfs, grub.cfg and core.img (made by make-sample-disk.sh).
+ensure_sample_root() {
+  if [ ! -f "$sample_cache/rootfs.complete" ] || [ ! -f "$sample_cache/rootfs.grub-$sample_root_uuid" ]; then
+    "$here/scripts/make-sample-disk.sh"
+  fi
+}
+
+# place FILE DISK OFFSET_BYTES: a file system image written into a disk image at its offset.
+place() {
+  dd if="$1" of="$2" bs=1M oflag=seek_bytes seek="$3" conv=notrunc,sparse status=none
+}
+
+# le64 VALUE: the eight little-endian bytes of VALUE.
+le64() {
+  local v=$1 i s=''
+  for i in 0 1 2 3 4 5 6 7; do s+=$(printf '\\x%02x' $(( (v >> (8 * i)) & 255 ))); done
+  printf "$s"
+}
+
+# grub_bios_setup DISK BOOT_IMG CORE_IMG SECTOR LIMIT
+# What grub-bios-setup does: boot.img's code in the MBR (keeping the disk signature and the
+# partition table), the boot-drive check disabled (two NOPs at 0x66, as for hard disks), and
+# core.img written at SECTOR, which must end before LIMIT: after the MBR on an MBR disk, in the BIOS
+# boot partition on GPT (the GPT itself follows the protective MBR). boot.img learns where core.img
+# starts (its 64-bit LBA at 0x5c), and core.img's first sector, diskboot.img, where the rest lies
+# (its blocklist's start, the last 12 bytes of that sector). For SECTOR 1 both are GRUB's defaults.
+grub_bios_setup() {
+  local disk=$1 boot=$2 core=$3 sector=$4 limit=$5
+  local sectors=$(( ($(stat -c %s "$core") + 511) / 512 ))
+  if [ $((sector + sectors)) -gt "$limit" ]; then
+    echo "core.img ($sectors sectors from $sector) does not fit before sector $limit" >&2
+    return 1
+  fi
+  dd if="$boot" of="$disk" bs=440 count=1 conv=notrunc status=none
+  printf '\x90\x90' | dd of="$disk" bs=1 seek=$((0x66)) conv=notrunc status=none
+  le64 "$sector" | dd of="$disk" bs=1 seek=$((0x5c)) conv=notrunc status=none
+  dd if="$core" of="$disk" bs=512 seek="$sector" conv=notrunc status=none
+  le64 $((sector + 1)) | dd of="$disk" bs=1 seek=$((sector * 512 + 512 - 12)) conv=notrunc status=none
+}
+
+# to_vhd RAW OUT: the dynamic VHD a user brings from Hyper-V or KVM.
+to_vhd() {
+  rm -f "$2"
+  qemu-img convert -f raw -O vpc -o subformat=dynamic "$1" "$2"
+}
+
+# xfs_fill IMAGE TREE [TAR_OPTIONS...]: TREE copied into the (already made) XFS file system IMAGE
+# with owners, modes and extended attributes (SELinux labels), through a loop mount: mkfs.xfs -p
+# cannot set xattrs. Nothing stays mounted or attached.
+xfs_fill() {
+  local image=$1 tree=$2 mnt
+  shift 2
+  mnt=$(mktemp -d /var/tmp/limg-xfs-mnt.XXXXXX)
+  mount -o loop "$image" "$mnt"
+  if ! tar -C "$tree" --xattrs --xattrs-include='*' --numeric-owner "$@" -cf - . | tar -C "$mnt" --xattrs --xattrs-include='*' --numeric-owner -xpf -; then
+    umount "$mnt"; rmdir "$mnt"; return 1
+  fi
+  umount "$mnt"
+  rmdir "$mnt"
+  xfs_repair -n "$image" >/dev/null 2>&1 || { echo "xfs_repair -n: $image is not clean" >&2; return 1; }
+}
+
+# lvm_on LOOP_DEVICE COMMAND ARGS...: an lvm command on one loop device only, without
+# device-mapper (nothing is activated), udev or backups written to the build machine's /etc/lvm.
+lvm_on() {
+  local dev=$1
+  shift
+  lvm "$@" --driverloaded n --config "devices { filter=[\"a|^$dev\$|\",\"r|.*|\"] obtain_device_list_from_udev=0 } activation { udev_sync=0 udev_rules=0 } backup { backup=0 archive=0 }"
+}

@@ -1,0 +1,91 @@
+using Azure.LinuxImage.Engine.Diagnostics;
+using Azure.LinuxImage.Tests.Infrastructure;
+
+namespace Azure.LinuxImage.Tests.FileSystems;
+
+/// <summary>
+/// Changes that allocate and free blocks (free-space btrees, AGFL, rmapbt, AGF and superblock
+/// counters), judged by xfs_repair -n, by xfs_db's block map read from the image and by the kernel.
+/// </summary>
+[TestClass]
+public sealed class XfsAllocationTests
+{
+    public static readonly string[] Fixtures = ["default", "-m crc=0", "-m reflink=1,rmapbt=1", "-i sparse=1", "-b size=1024", "-n size=8192"];
+
+    public static string[] Options(string fixture) => fixture == "default" ? [] : fixture.Split(' ');
+
+    [TestMethod]
+    [DataRow("default")]
+    [DataRow("-m crc=0")]
+    [DataRow("-m reflink=1,rmapbt=1")]
+    [DataRow("-i sparse=1")]
+    [DataRow("-b size=1024")]
+    [DataRow("-n size=8192")]
+    public void Files_grown_and_shrunk_keep_free_space_and_reverse_mappings_consistent(string fixture)
+    {
+        using var image = XfsTestImage.Create("xfs-alloc", Options(fixture));
+        var fs = image.Open();
+        var random = new Random(11);
+        var initramfs = new byte[3_000_000];
+        random.NextBytes(initramfs);
+        var grubenv = new byte[70_000];
+        random.NextBytes(grubenv);
+        var entry = "title RHEL\nlinux /vmlinuz-5.14.0\noptions root=/dev/mapper/rhel-root ro console=ttyS0\n"u8.ToArray();
+        fs.ReplaceContent(XfsReadTests.Resolve(fs, "/boot/initramfs.img"), initramfs);          // 300 KB -> 3 MB
+        fs.ReplaceContent(XfsReadTests.Resolve(fs, "/boot/grub/grubenv"), grubenv);             // one block -> many
+        fs.ReplaceContent(XfsReadTests.Resolve(fs, "/boot/loader/entries/abc-5.14.0.conf"), entry);
+        ulong empty = XfsReadTests.Resolve(fs, "/etc/empty");
+        fs.ReplaceContent(empty, "now something\n"u8);                                          // no blocks -> one
+        // Shrinking frees: one of the node directory's files down to nothing, another to one block.
+        var node = fs.ListDirectory(XfsReadTests.Resolve(fs, "/dirs/node"));
+        fs.ReplaceContent(node[0].Node, []);
+        fs.ReplaceContent(node[1].Node, "short"u8);
+        var initramfs2 = initramfs.AsSpan(0, 2_000_000).ToArray();
+        fs.ReplaceContent(XfsReadTests.Resolve(fs, "/boot/initramfs.img"), initramfs2);          // shrink again
+        CollectionAssert.AreEqual(initramfs2, fs.ReadFile(XfsReadTests.Resolve(fs, "/boot/initramfs.img")));
+        string name0 = node[0].Name, name1 = node[1].Name;
+
+        image.CommitAndRepair();
+        CollectionAssert.AreEqual(initramfs2, XfsTestImage.DbContent(image.ImagePath, "/boot/initramfs.img"));
+        CollectionAssert.AreEqual(grubenv, XfsTestImage.DbContent(image.ImagePath, "/boot/grub/grubenv"));
+        CollectionAssert.AreEqual(entry, XfsTestImage.DbContent(image.ImagePath, "/boot/loader/entries/abc-5.14.0.conf"));
+        CollectionAssert.AreEqual("now something\n"u8.ToArray(), XfsTestImage.DbContent(image.ImagePath, "/etc/empty"));
+        Assert.AreEqual(0, XfsTestImage.DbContent(image.ImagePath, "/dirs/node/" + name0).Length);
+        if (!fixture.Contains("crc=0", StringComparison.Ordinal))
+        {
+            XfsTestImage.WithKernelMount(image.ImagePath, readOnly: true, mount =>
+            {
+                CollectionAssert.AreEqual(initramfs2, File.ReadAllBytes(mount + "/boot/initramfs.img"));
+                CollectionAssert.AreEqual(grubenv, File.ReadAllBytes(mount + "/boot/grub/grubenv"));
+                CollectionAssert.AreEqual("short"u8.ToArray(), File.ReadAllBytes(mount + "/dirs/node/" + name1));
+            });
+        }
+    }
+
+    [TestMethod]
+    public void Shared_reflinked_blocks_are_never_written_or_freed_and_unshared_files_of_a_reflink_file_system_are()
+    {
+        using var image = XfsTestImage.Create("xfs-reflink", ["-m", "reflink=1,rmapbt=1"]);
+        XfsTestImage.WithKernelMount(image.ImagePath, readOnly: false, mount =>
+            ExternalTool.RunChecked("cp", "--reflink=always", mount + "/boot/initramfs.img", mount + "/boot/initramfs.copy"));
+        byte[] original = XfsTestImage.DbContent(image.ImagePath, "/boot/initramfs.img");
+        var fs = image.Open();
+        ulong boot = XfsReadTests.Resolve(fs, "/boot");
+        ulong shared = XfsReadTests.Resolve(fs, "/boot/initramfs.img");
+        Assert.AreEqual("LIMG0342", Assert.ThrowsExactly<LinuxImageException>(() => fs.ReplaceContent(shared, new byte[10])).Descriptor.Code);
+        Assert.AreEqual("LIMG0342", Assert.ThrowsExactly<LinuxImageException>(() => fs.Delete(boot, "initramfs.copy")).Descriptor.Code);
+        Assert.AreEqual("LIMG0342", Assert.ThrowsExactly<LinuxImageException>(() => fs.Rename(XfsReadTests.Resolve(fs, "/etc"), "fstab", boot, "initramfs.img")).Descriptor.Code);
+        Assert.IsTrue(image.Overlay!.IsEmpty, "a refused change wrote something");
+        // A file that shares nothing is rewritten as on any file system.
+        var grubenv = new byte[50_000];
+        new Random(3).NextBytes(grubenv);
+        fs.ReplaceContent(XfsReadTests.Resolve(fs, "/boot/grub/grubenv"), grubenv);
+        image.CommitAndRepair();
+        XfsTestImage.WithKernelMount(image.ImagePath, readOnly: true, mount =>
+        {
+            CollectionAssert.AreEqual(original, File.ReadAllBytes(mount + "/boot/initramfs.img"));
+            CollectionAssert.AreEqual(original, File.ReadAllBytes(mount + "/boot/initramfs.copy"));
+            CollectionAssert.AreEqual(grubenv, File.ReadAllBytes(mount + "/boot/grub/grubenv"));
+        });
+    }
+}
