@@ -12,15 +12,13 @@ public sealed class XfsAllocationTests
 {
     public static readonly string[] Fixtures = ["default", "-m crc=0", "-m reflink=1,rmapbt=1", "-i sparse=1", "-b size=1024", "-n size=8192"];
 
+    /// <summary>The fixtures every XFS write test runs on, as data rows.</summary>
+    public static IEnumerable<object[]> FixtureRows => Fixtures.Select(f => new object[] { f });
+
     public static string[] Options(string fixture) => fixture == "default" ? [] : fixture.Split(' ');
 
     [TestMethod]
-    [DataRow("default")]
-    [DataRow("-m crc=0")]
-    [DataRow("-m reflink=1,rmapbt=1")]
-    [DataRow("-i sparse=1")]
-    [DataRow("-b size=1024")]
-    [DataRow("-n size=8192")]
+    [DynamicData(nameof(FixtureRows))]
     public void Files_grown_and_shrunk_keep_free_space_and_reverse_mappings_consistent(string fixture)
     {
         using var image = XfsTestImage.Create("xfs-alloc", Options(fixture));
@@ -87,5 +85,40 @@ public sealed class XfsAllocationTests
             CollectionAssert.AreEqual(original, File.ReadAllBytes(mount + "/boot/initramfs.copy"));
             CollectionAssert.AreEqual(grubenv, File.ReadAllBytes(mount + "/boot/grub/grubenv"));
         });
+    }
+
+    [TestMethod]
+    [DataRow("default", "agf {data}|addr bnoroot|write -d numrecs 5000")]              // more records than a block holds
+    [DataRow("default", "agf {data}|addr cntroot|write -d numrecs 0")]                 // the btrees disagree
+    [DataRow("default", "agf {data}|write -d freeblks 7")]                             // AGF disagrees with its btree
+    [DataRow("default", "agi {boot}|addr root|write -d recs[1].freecount 3")]          // an inode record disagrees with itself
+    [DataRow("-m reflink=1,rmapbt=1", "agf {data}|addr rmaproot|write -d magic 0")]   // reverse mappings unreadable
+    [DataRow("-m reflink=1,rmapbt=1", "agf {data}|addr refcntroot|write -d level 3")] // reference counts unreadable
+    public void Damaged_allocation_structures_are_LIMG0340_before_anything_is_written(string fixture, string damage)
+    {
+        using var image = XfsTestImage.Create("xfs-alloc-damage", Options(fixture));
+        if (damage.Contains("refcnt", StringComparison.Ordinal))
+        {
+            XfsTestImage.WithKernelMount(image.ImagePath, readOnly: false, mount =>
+                ExternalTool.RunChecked("cp", "--reflink=always", mount + "/boot/initramfs.img", mount + "/boot/initramfs.copy"));
+        }
+        // Damage where the change goes: the group of the file's data, and of /boot's inode (new inodes are taken there first).
+        string dataAg = System.Text.RegularExpressions.Regex.Match(XfsTestImage.Db(image.ImagePath, "path /boot/initramfs.img", "bmap"), @"\((\d+)/").Groups[1].Value;
+        var probe = image.Open();
+        string bootAg = (XfsReadTests.Resolve(probe, "/boot") >> (probe.Superblock.AgBlockLog + probe.Superblock.InodesPerBlockLog)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        image.Close();
+        XfsTestImage.DbWrite(image.ImagePath, damage.Replace("{data}", dataAg, StringComparison.Ordinal).Replace("{boot}", bootAg, StringComparison.Ordinal).Split('|'));
+        var fs = image.Open();
+        ulong boot = XfsReadTests.Resolve(fs, "/boot");
+        var e = Assert.ThrowsExactly<LinuxImageException>(() =>
+        {
+            if (!damage.StartsWith("agi", StringComparison.Ordinal))
+            {
+                fs.ReplaceContent(XfsReadTests.Resolve(fs, "/boot/initramfs.img"), new byte[2_000_000]);
+            }
+            fs.CreateFile(boot, "new", "x"u8, 0x1A4, 0, 0);
+        });
+        Assert.AreEqual("LIMG0340", e.Descriptor.Code, e.Message);
+        Assert.IsTrue(image.Overlay!.IsEmpty, "a refused change wrote something");
     }
 }
