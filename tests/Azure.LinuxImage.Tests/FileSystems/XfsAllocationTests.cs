@@ -121,4 +121,47 @@ public sealed class XfsAllocationTests
         Assert.AreEqual("LIMG0340", e.Descriptor.Code, e.Message);
         Assert.IsTrue(image.Overlay!.IsEmpty, "a refused change wrote something");
     }
+
+    [TestMethod]
+    [DataRow("default")]
+    [DataRow("-m reflink=1,rmapbt=1")]
+    [DataRow("-b size=1024")]
+    public void A_fragmented_file_gets_a_bmbt_and_gives_it_back(string fixture)
+    {
+        using var image = XfsTestImage.Create("xfs-bmbt", Options(fixture));
+        // The kernel writes every other block of /frag, /fill taking the blocks between (direct I/O
+        // allocates at once): /frag has a bmbt and holes that cannot be filled in place.
+        XfsTestImage.WithKernelMount(image.ImagePath, readOnly: false, mount =>
+        {
+            int bs = fixture.Contains("1024", StringComparison.Ordinal) ? 1024 : 4096;
+            var script = new System.Text.StringBuilder("set -e\n");
+            // 2n extents once the holes are filled: more than the inode holds, fewer than one bmbt leaf (59 with 1 KiB blocks).
+            for (int i = 0; i < (bs == 1024 ? 25 : 40); i++)
+            {
+                script.Append($"xfs_io -d -f -c 'pwrite -q -S 0x41 {i * 2 * bs} {bs}' -c fsync {mount}/frag\n");
+                script.Append($"xfs_io -d -f -c 'pwrite -q -S 0x42 {i * bs} {bs}' -c fsync {mount}/fill\n");
+            }
+            var r = ExternalTool.Run("bash", ["-c", script.ToString()]);
+            Assert.AreEqual(0, r.ExitCode, r.All);
+        });
+        StringAssert.Contains(XfsTestImage.Db(image.ImagePath, "path /frag", "inode", "print core.format"), "(btree)");
+        var fs = image.Open();
+        ulong frag = XfsReadTests.Resolve(fs, "/frag");
+        var content = new byte[(int)fs.Stat(frag).Size + 10];
+        new Random(5).NextBytes(content);
+        fs.ReplaceContent(frag, content);   // holes filled elsewhere: more extents than the inode holds, a new bmbt
+        var small = "two blocks or less"u8.ToArray();
+        fs.CreateFile(fs.RootNode, "other", content, 0x1A4, 0, 0);
+        image.CommitAndRepair();
+        StringAssert.Contains(XfsTestImage.Db(image.ImagePath, "path /frag", "inode", "print core.format"), "(btree)");
+        CollectionAssert.AreEqual(content, XfsTestImage.DbContent(image.ImagePath, "/frag"));
+        XfsTestImage.WithKernelMount(image.ImagePath, readOnly: true, mount => CollectionAssert.AreEqual(content, File.ReadAllBytes(mount + "/frag")));
+
+        fs = image.Open();
+        fs.ReplaceContent(XfsReadTests.Resolve(fs, "/frag"), small);   // back to an extent list, the bmbt freed
+        fs.Delete(fs.RootNode, "fill");
+        image.CommitAndRepair();
+        StringAssert.Contains(XfsTestImage.Db(image.ImagePath, "path /frag", "inode", "print core.format"), "(extents)");
+        CollectionAssert.AreEqual(small, XfsTestImage.DbContent(image.ImagePath, "/frag"));
+    }
 }
