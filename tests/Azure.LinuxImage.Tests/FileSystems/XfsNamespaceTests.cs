@@ -15,12 +15,7 @@ namespace Azure.LinuxImage.Tests.FileSystems;
 public sealed class XfsNamespaceTests
 {
     [TestMethod]
-    [DataRow("default")]
-    [DataRow("-m crc=0")]
-    [DataRow("-m reflink=1,rmapbt=1")]
-    [DataRow("-i sparse=1")]
-    [DataRow("-b size=1024")]
-    [DataRow("-n size=8192")]
+    [DynamicData(nameof(XfsAllocationTests.FixtureRows), typeof(XfsAllocationTests))]
     public void Created_deleted_and_renamed_names_are_clean_for_xfs_repair_and_match_the_kernel(string fixture)
     {
         using var image = XfsTestImage.Create("xfs-ns", XfsAllocationTests.Options(fixture));

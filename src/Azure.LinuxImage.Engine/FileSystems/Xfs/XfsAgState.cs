@@ -204,6 +204,15 @@ internal sealed class XfsAgState
             {
                 var (records, blocks) = XfsAgBtree.Read(fs, Agno, I(20), (int)I(24), XfsAgBtreeKind.Inobt);
                 inobt = [.. records.Select(r => XfsInodeChunk.Parse(r, Sparse))];
+                for (int i = 0; i < inobt.Count; i++)
+                {
+                    var c = inobt[i];
+                    if (!c.Consistent || c.StartIno % (uint)Math.Min(XfsInodeChunk.InodesPerChunk, sb.InodesPerBlock) != 0 || (i > 0 && inobt[i - 1].StartIno >= c.StartIno) ||
+                        (c.StartIno >> sb.InodesPerBlockLog) >= Length)
+                    {
+                        throw fs.Damaged($"the inode btree of allocation group {Agno} has a record for inodes from {c.StartIno} that is out of order, outside the group or disagrees with itself");
+                    }
+                }
                 inobtBlocks = blocks;
                 if (HasFinobt)
                 {

@@ -14,7 +14,10 @@ internal static class XfsBmap
     private const int MaxLevels = 9;
 
     /// <summary>The extents of the data fork (<paramref name="attr"/> false) or the attribute fork, sorted and checked.</summary>
-    public static List<XfsExtent> Map(XfsFileSystem fs, XfsInode inode, bool attr)
+    public static List<XfsExtent> Map(XfsFileSystem fs, XfsInode inode, bool attr) => Map(fs, inode, attr, null);
+
+    /// <summary>As <see cref="Map(XfsFileSystem, XfsInode, bool)"/>, also listing the linear numbers of the bmbt's blocks.</summary>
+    public static List<XfsExtent> Map(XfsFileSystem fs, XfsInode inode, bool attr, List<ulong>? btreeBlocks)
     {
         var format = attr ? inode.AttrFormat : inode.Format;
         var fork = attr ? inode.AttrFork : inode.DataFork;
@@ -34,7 +37,7 @@ internal static class XfsBmap
                 }
                 break;
             case XfsForkFormat.Btree:
-                WalkRoot(fs, inode, fork, which, result);
+                WalkRoot(fs, inode, fork, which, result, btreeBlocks);
                 break;
             default:
                 throw fs.Damaged($"inode {inode.Number} has {which} fork format {format} where extents are expected");
@@ -54,7 +57,7 @@ internal static class XfsBmap
         return result;
     }
 
-    private static void WalkRoot(XfsFileSystem fs, XfsInode inode, ReadOnlySpan<byte> fork, string which, List<XfsExtent> result)
+    private static void WalkRoot(XfsFileSystem fs, XfsInode inode, ReadOnlySpan<byte> fork, string which, List<XfsExtent> result, List<ulong>? btreeBlocks)
     {
         if (fork.Length < 4)
         {
@@ -74,6 +77,7 @@ internal static class XfsBmap
             ulong child = BinaryPrimitives.ReadUInt64BigEndian(fork[(ptrs + (i * 8))..]);
             Walk(fs, inode, child, level - 1, which, visited, result);
         }
+        btreeBlocks?.AddRange(visited);
     }
 
     private static void Walk(XfsFileSystem fs, XfsInode inode, ulong fsblock, int level, string which, HashSet<ulong> visited, List<XfsExtent> result)

@@ -6,9 +6,9 @@ namespace Azure.LinuxImage.Engine.FileSystems.Xfs;
 /// Deleting: the name leaves its directory; an inode whose last link goes has the blocks of both
 /// forks freed (free-space btrees, rmapbt) and goes back to its chunk (inobt, finobt, AGI and
 /// superblock counters), its core cleared as the kernel's xfs_ifree leaves it. Chunks that become
-/// wholly free stay allocated (as with the ikeep mount option). Inodes whose forks are bmbts, and
-/// inodes with blocks the refcount btree lists (shared through reflink), are refused when their
-/// last link goes (freeing bmbt blocks and changing reference counts are not implemented).
+/// wholly free stay allocated (as with the ikeep mount option); a data fork's bmbt blocks are freed
+/// too. Inodes whose attribute fork is a bmbt, and inodes with blocks the refcount btree lists
+/// (shared through reflink), are refused when their last link goes.
 /// </summary>
 public sealed partial class XfsFileSystem
 {
@@ -47,13 +47,18 @@ public sealed partial class XfsFileSystem
             tx.Inode(ino, raw);
             return;
         }
-        if (inode.Format == XfsForkFormat.Btree || (inode.HasAttrFork && inode.AttrFormat == XfsForkFormat.Btree))
+        if (inode.HasAttrFork && inode.AttrFormat == XfsForkFormat.Btree)
         {
-            throw Refused($"freeing inode {ino}, whose block map is a bmbt (freeing bmbt blocks is not implemented)");
+            throw Refused($"freeing inode {ino}, whose attribute fork's block map is a bmbt (freeing attribute bmbt blocks is not implemented)");
         }
-        if (inode.Format == XfsForkFormat.Extents)
+        if (inode.Format is XfsForkFormat.Extents or XfsForkFormat.Btree)
         {
-            var extents = XfsBmap.Map(this, inode, attr: false);
+            var btreeBlocks = new List<ulong>();
+            var extents = XfsBmap.Map(this, inode, attr: false, btreeBlocks);
+            foreach (ulong b in btreeBlocks)
+            {
+                tx.Free(ino, b, 1);
+            }
             if ((inode.Flags2 & XfsInode.Flags2Reflink) != 0 && SharedExtent(extents) is XfsExtent shared)
             {
                 throw Refused($"freeing inode {ino}, whose blocks {shared.Physical}+{shared.Length} are shared with reflinked copies (refcount btree changes are not implemented)");

@@ -4,11 +4,12 @@ using Azure.LinuxImage.Engine.IO;
 namespace Azure.LinuxImage.Engine.FileSystems.Xfs;
 
 /// <summary>
-/// Rewriting a regular file's contents and changing modes. A file in extent form keeps the blocks
-/// it has for the part the new contents still cover, gets new blocks (free-space btrees, rmapbt,
-/// AGF, superblock counters) for what lies past them, and gives back what lies past the new end.
-/// A file whose fork is a bmbt, or has unwritten extents, is rewritten only inside the written
-/// blocks it already maps. Blocks shared through reflink are never written in place: an inode
+/// Rewriting a regular file's contents and changing modes. A file keeps the blocks it has for the
+/// part the new contents still cover, gets new blocks (free-space btrees, rmapbt, AGF, superblock
+/// counters) for what lies past them, and gives back what lies past the new end; its block map is
+/// written as an extent list in the inode, or as a one-leaf bmbt when the list does not fit there
+/// (an old bmbt's blocks are freed). A file with unwritten extents is rewritten only inside the
+/// written blocks it already maps. Blocks shared through reflink are never written in place: an inode
 /// whose blocks the refcount btree lists is refused (copy-on-write and refcount changes are not
 /// implemented). Everything is laid out before the first write.
 /// </summary>
@@ -30,19 +31,20 @@ public sealed partial class XfsFileSystem
         {
             throw Refused($"rewriting inode {node} with data fork format {inode.Format}");
         }
-        var extents = XfsBmap.Map(this, inode, attr: false);
+        var btreeBlocks = new List<ulong>();
+        var extents = XfsBmap.Map(this, inode, attr: false, btreeBlocks);
         if ((inode.Flags2 & XfsInode.Flags2Reflink) != 0 && SharedExtent(extents) is XfsExtent shared)
         {
             throw Refused($"rewriting inode {node}, whose blocks {shared.Physical}+{shared.Length} are shared with reflinked copies (copy-on-write and refcount changes are not implemented)");
         }
-        if (inode.Format == XfsForkFormat.Btree || extents.Exists(e => e.Unwritten))
+        if (extents.Exists(e => e.Unwritten))
         {
             ReplaceInPlace(target, inode, extents, content);
             return;
         }
         var tx = new XfsTransaction(this);
         var raw = (byte[])inode.Raw.Clone();
-        var mapped = RemapFork(tx, inode, raw, extents, ((ulong)content.Length + (ulong)Superblock.BlockSize - 1) / (ulong)Superblock.BlockSize);
+        var mapped = RemapFork(tx, inode, raw, extents, ((ulong)content.Length + (ulong)Superblock.BlockSize - 1) / (ulong)Superblock.BlockSize, btreeBlocks);
         BinaryPrimitives.WriteUInt64BigEndian(raw.AsSpan(56), (ulong)content.Length);
         Stamp(raw, inode, modify: true);
         tx.Inode(node, raw);
@@ -53,8 +55,8 @@ public sealed partial class XfsFileSystem
     /// <summary>
     /// Makes the data fork of an inode map exactly fork blocks [0, <paramref name="need"/>), as <see cref="RemapFork(XfsTransaction, XfsInode, byte[], List{XfsExtent}, IReadOnlyList{ValueTuple{ulong, ulong}})"/>.
     /// </summary>
-    internal List<XfsExtent> RemapFork(XfsTransaction tx, XfsInode inode, byte[] raw, List<XfsExtent> extents, ulong need) =>
-        RemapFork(tx, inode, raw, extents, need == 0 ? [] : [(0UL, need)]);
+    internal List<XfsExtent> RemapFork(XfsTransaction tx, XfsInode inode, byte[] raw, List<XfsExtent> extents, ulong need, List<ulong>? oldBtreeBlocks = null) =>
+        RemapFork(tx, inode, raw, extents, need == 0 ? [] : [(0UL, need)], oldBtreeBlocks);
 
     /// <summary>
     /// Makes the data fork of an inode map exactly the fork block ranges <paramref name="wanted"/>
@@ -62,7 +64,7 @@ public sealed partial class XfsFileSystem
     /// writes the extent list and block count into <paramref name="raw"/>; refuses when the list
     /// would not fit the fork.
     /// </summary>
-    internal List<XfsExtent> RemapFork(XfsTransaction tx, XfsInode inode, byte[] raw, List<XfsExtent> extents, IReadOnlyList<(ulong Start, ulong Count)> wanted)
+    internal List<XfsExtent> RemapFork(XfsTransaction tx, XfsInode inode, byte[] raw, List<XfsExtent> extents, IReadOnlyList<(ulong Start, ulong Count)> wanted, List<ulong>? oldBtreeBlocks = null)
     {
         var kept = new List<XfsExtent>();
         long blocks = (long)inode.BlockCount;
@@ -125,25 +127,65 @@ public sealed partial class XfsFileSystem
                 at = gapEnd;
             }
         }
-        int records = result.Sum(e => (int)((e.Length + XfsExtent.MaxLength - 1) / XfsExtent.MaxLength));
-        int capacity = DataForkSize(inode) / XfsExtent.RecordSize;
-        if (records > capacity)
+        foreach (ulong b in oldBtreeBlocks ?? [])
         {
-            throw Refused($"giving inode {inode.Number} {records} extents where its fork holds {capacity} (converting the fork to a bmbt is not implemented)");
+            tx.Free(inode.Number, b, 1);
+            blocks--;
         }
-        var fork = raw.AsSpan(inode.CoreSize, DataForkSize(inode));
-        fork.Clear();
+        int records = result.Sum(e => (int)((e.Length + XfsExtent.MaxLength - 1) / XfsExtent.MaxLength));
+        int forkSize = DataForkSize(inode);
+        var packedRecords = new byte[records * XfsExtent.RecordSize];
         int r = 0;
         foreach (var e in result)
         {
             for (ulong done = 0; done < e.Length; done += XfsExtent.MaxLength)
             {
                 ulong n = Math.Min(XfsExtent.MaxLength, e.Length - done);
-                XfsExtent.Pack(fork.Slice(r * XfsExtent.RecordSize, XfsExtent.RecordSize), e.Logical + done, FsBlock(e.Physical + done), n, false);
+                XfsExtent.Pack(packedRecords.AsSpan(r * XfsExtent.RecordSize, XfsExtent.RecordSize), e.Logical + done, FsBlock(e.Physical + done), n, false);
                 r++;
             }
         }
-        raw[5] = (byte)XfsForkFormat.Extents;
+        var fork = raw.AsSpan(inode.CoreSize, forkSize);
+        fork.Clear();
+        if (records <= forkSize / XfsExtent.RecordSize)
+        {
+            packedRecords.CopyTo(fork);
+            raw[5] = (byte)XfsForkFormat.Extents;
+        }
+        else
+        {
+            // Too many for the inode: a bmbt of one leaf under a root in the inode (xfs_bmap_extents_to_btree).
+            var sb = Superblock;
+            int header = sb.IsV5 ? XfsBmap.LongHeaderV5 : XfsBmap.LongHeaderV4;
+            int leafCapacity = (sb.BlockSize - header) / XfsExtent.RecordSize;
+            if (records > leafCapacity)
+            {
+                throw Refused($"giving inode {inode.Number} {records} extents, more than one bmbt leaf holds ({leafCapacity}; deeper bmbts are not implemented)");
+            }
+            ulong? near = result.Count > 0 ? result[^1].Physical + result[^1].Length : null;
+            ulong leaf = tx.Allocate(inode.Number, 0, 1, near, near is ulong n0 ? tx.Split(n0).Ag : ag, XfsRmap.FlagBmbt)[0].Physical;
+            blocks++;
+            var image = new byte[sb.BlockSize];
+            BinaryPrimitives.WriteUInt32BigEndian(image, sb.IsV5 ? XfsBmap.MagicV5 : XfsBmap.MagicV4);
+            BinaryPrimitives.WriteUInt16BigEndian(image.AsSpan(6), (ushort)records);
+            BinaryPrimitives.WriteUInt64BigEndian(image.AsSpan(8), ulong.MaxValue);
+            BinaryPrimitives.WriteUInt64BigEndian(image.AsSpan(16), ulong.MaxValue);
+            packedRecords.CopyTo(image.AsSpan(header));
+            if (sb.IsV5)
+            {
+                BinaryPrimitives.WriteUInt64BigEndian(image.AsSpan(24), leaf << (sb.BlockLog - 9));
+                sb.MetadataUuid.CopyTo(image.AsSpan(40));
+                BinaryPrimitives.WriteUInt64BigEndian(image.AsSpan(XfsBmap.LongOwnerOffset), inode.Number);
+                XfsChecksum.Update(image, XfsBmap.LongCrcOffset);
+            }
+            tx.Write((long)leaf * sb.BlockSize, image);
+            int rootCapacity = (forkSize - 4) / 16;
+            BinaryPrimitives.WriteUInt16BigEndian(fork, 1);
+            BinaryPrimitives.WriteUInt16BigEndian(fork[2..], 1);
+            BinaryPrimitives.WriteUInt64BigEndian(fork[4..], result[0].Logical);
+            BinaryPrimitives.WriteUInt64BigEndian(fork[(4 + (rootCapacity * 8))..], FsBlock(leaf));
+            raw[5] = (byte)XfsForkFormat.Btree;
+        }
         SetDataExtentCount(raw, inode, (ulong)records);
         BinaryPrimitives.WriteUInt64BigEndian(raw.AsSpan(64), (ulong)blocks);
         return result;

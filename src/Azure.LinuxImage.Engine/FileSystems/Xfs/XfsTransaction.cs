@@ -46,7 +46,7 @@ internal sealed class XfsTransaction(XfsFileSystem fs)
     /// <paramref name="owner"/>, preferring the block after <paramref name="nearLinear"/> and its
     /// group, then any group; returns linear extents, with reverse mappings added.
     /// </summary>
-    public List<XfsExtent> Allocate(ulong owner, ulong logical, ulong count, ulong? nearLinear, uint preferredAg, bool attrFork = false)
+    public List<XfsExtent> Allocate(ulong owner, ulong logical, ulong count, ulong? nearLinear, uint preferredAg, ulong rmapFlags = 0)
     {
         var sb = fs.Superblock;
         var result = new List<XfsExtent>();
@@ -70,7 +70,7 @@ internal sealed class XfsTransaction(XfsFileSystem fs)
                     break;
                 }
                 var (start, length) = got.Value;
-                ag.Rmaps?.Add(start, length, owner, (logical + done) | (attrFork ? XfsRmap.FlagAttr : 0));
+                ag.Rmaps?.Add(start, length, owner, (rmapFlags & XfsRmap.FlagBmbt) != 0 ? rmapFlags : (logical + done) | rmapFlags);
                 var ext = new XfsExtent(logical + done, Linear(agno, start), length, false);
                 if (result.Count > 0 && result[^1].Physical + result[^1].Length == ext.Physical)
                 {
