@@ -61,6 +61,9 @@ public sealed class InitramfsPatchCache(string directory)
         return Convert.ToHexStringLower(hash.GetCurrentHash());
     }
 
+    /// <summary>The module lists of initramfs images, in the same folder (see <see cref="InitramfsModuleListCache"/>).</summary>
+    public InitramfsModuleListCache ModuleLists { get; } = new(directory);
+
     private string PathOf(string key) => Path.Combine(directory, "initramfs-" + key + ".patch");
 
     /// <summary>The stored result, or null when there is none (or it is unreadable: it is only a cache).</summary>

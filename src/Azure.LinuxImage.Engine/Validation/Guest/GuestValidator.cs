@@ -8,7 +8,7 @@ namespace Azure.LinuxImage.Engine.Validation.Guest;
 /// <summary>Everything a rule may need, read once.</summary>
 public sealed class GuestValidationContext
 {
-    private readonly Dictionary<string, (InitramfsImage? Image, LinuxImageException? Error)> images = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (ISet<string>? Modules, LinuxImageException? Error)> moduleLists = new(StringComparer.Ordinal);
 
     public GuestValidationContext(IGuestFileSystem fs, GuestValidationOptions options, GuestDistribution distribution)
     {
@@ -26,19 +26,21 @@ public sealed class GuestValidationContext
 
     public IReadOnlyList<InstalledKernel> Kernels { get; }
 
-    public (InitramfsImage? Image, LinuxImageException? Error) Initramfs(string path)
+    /// <summary>The kernel modules in an initramfs (listed by the patch step already when it wrote these bytes; see <see cref="InitramfsModuleListCache"/>).</summary>
+    public (ISet<string>? Modules, LinuxImageException? Error) InitramfsModules(string path)
     {
-        if (!images.TryGetValue(path, out var result))
+        if (!moduleLists.TryGetValue(path, out var result))
         {
             try
             {
-                result = (HyperVInitramfs.ReadImage(FileSystem, path), null);
+                var lists = Options.CacheDirectory is null ? null : new InitramfsModuleListCache(Options.CacheDirectory);
+                result = (HyperVInitramfs.ModuleNames(FileSystem, path, lists), null);
             }
             catch (LinuxImageException ex)
             {
                 result = (null, ex);
             }
-            images[path] = result;
+            moduleLists[path] = result;
         }
         return result;
     }
@@ -91,6 +93,7 @@ public static class GuestValidator
         {
             try
             {
+                using var timed = StepTimings.Measure("validate: " + rule.GetType().Name);
                 outcomes.AddRange(rule.Check(context));
             }
             catch (LinuxImageException ex)

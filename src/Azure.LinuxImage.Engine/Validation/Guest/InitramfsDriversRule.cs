@@ -25,7 +25,7 @@ public sealed class InitramfsDriversRule : IGuestRule
                     : RuleOutcome.Fail("R7.initramfs", DiagnosticCatalog.InitramfsMissing, kernel.KernelPath, kernel.Version, HyperVInitramfs.InitramfsCandidates(kernel.Version));
                 continue;
             }
-            var (image, error) = context.Initramfs(kernel.InitramfsPath);
+            var (image, error) = context.InitramfsModules(kernel.InitramfsPath);
             if (image is null)
             {
                 yield return RuleOutcome.From("R7.initramfs", error!);
