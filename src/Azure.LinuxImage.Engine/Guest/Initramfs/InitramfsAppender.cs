@@ -216,6 +216,7 @@ internal static class InitramfsAppender
 
         // Decode block by block: the stream decoder outputs a block as soon as all of its bytes
         // are in, so feeding up to each block start gives the output offset there.
+        var decoding = Diagnostics.StepTimings.Measure("patch: initramfs zstd decode to the cut");
         using var decoder = new ZstdBlockDecoder(original, start, last.LastTrailerOffset);
         decoder.FeedTo(frame.FirstBlock);
         decoder.StartHashing();
@@ -247,6 +248,8 @@ internal static class InitramfsAppender
             return null;
         }
 
+        decoding.Dispose();
+        using var encoding = Diagnostics.StepTimings.Measure("patch: initramfs zstd encode of the tail");
         byte[] appended;
         using (var compressor = new ZstdSharp.Compressor(9))
         {

@@ -26,6 +26,19 @@ public sealed class GuestValidationContext
 
     public IReadOnlyList<InstalledKernel> Kernels { get; }
 
+    private readonly Dictionary<string, KernelModules?> kernelModules = new(StringComparer.Ordinal);
+
+    /// <summary>A kernel's module index, read once for every rule that needs it (several MiB of text to parse).</summary>
+    public KernelModules? Modules(string version)
+    {
+        if (!kernelModules.TryGetValue(version, out var modules))
+        {
+            modules = KernelModules.Load(FileSystem, version);
+            kernelModules[version] = modules;
+        }
+        return modules;
+    }
+
     /// <summary>The kernel modules in an initramfs (listed by the patch step already when it wrote these bytes; see <see cref="InitramfsModuleListCache"/>).</summary>
     public (ISet<string>? Modules, LinuxImageException? Error) InitramfsModules(string path)
     {

@@ -16,7 +16,7 @@ public sealed class InitramfsDriversRule : IGuestRule
         bool nvmeRequired = context.Options.Patch.AzureDiskController == AzureDiskController.NVMe;
         foreach (var kernel in context.Kernels)
         {
-            var modules = KernelModules.Load(context.FileSystem, kernel.Version);
+            var modules = context.Modules(kernel.Version);
             if (kernel.InitramfsPath is null)
             {
                 bool allBuiltin = modules is not null && HyperVInitramfs.RequiredDrivers.All(modules.IsBuiltin);
