@@ -60,7 +60,7 @@ echo "SDK $version; sample $(basename "$sample"); $runs run(s) per step"
 sample_tools() {
   while :; do
     for d in /proc/[0-9]*; do
-      cmd=$(tr '\0' ' ' < "$d/cmdline" 2>/dev/null) || continue
+      cmd=$(tr '\0' ' ' 2>/dev/null < "$d/cmdline") || continue
       case "$cmd" in
         *"$work/packages/azure.linuximage.sdk/"*linuximage.dll*)
           v=${cmd#*"$work/packages/azure.linuximage.sdk/"}; v=${v%%/*}

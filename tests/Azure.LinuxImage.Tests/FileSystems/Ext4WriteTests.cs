@@ -169,7 +169,7 @@ public sealed class Ext4WriteTests
         var grown = new byte[first.Length + 50_001];
         first.CopyTo(grown, 0);
         new Random(3).NextBytes(grown.AsSpan(first.Length));
-        grown[fs.BlockSize * 3] ^= 0xFF; // and one changed byte inside: kept only up to the block before it
+        grown[fs.BlockSize * 3] ^= 0xFF; // and one changed byte inside: that block is rewritten where it is
         fs.ReplaceContent(sshd, grown);
 
         var (runsAfter, _) = fs.MapFile(fs.ReadInode(sshd));

@@ -39,14 +39,15 @@ public sealed partial class Ext4FileSystem
             return 0;
         }
         var (runs, mapBlocks) = MapFile(inode);
-        long same = CommonPrefix(inode, runs, content);
-        if (inode.Size == content.Length && same == content.Length)
+        if (inode.Size == content.Length && CommonPrefix(inode, runs, content) == content.Length)
         {
             return 0;
         }
-        // The blocks whose bytes stay the same keep their place: a file that grows at its end
-        // (an initramfs with drivers appended) costs its new tail, not a rewrite of every block.
-        var kept = KeptRuns(runs, same / BlockSize);
+        // The file keeps its blocks, rewritten in place where their bytes change: a file edited
+        // near its start and grown at its end (an initramfs whose zstd frame header and last block
+        // change) costs the blocks that differ and its new tail, not a rewrite of every block.
+        long oldBlocks = (inode.Size + BlockSize - 1) / BlockSize;
+        var kept = KeptRuns(runs, Math.Min(oldBlocks, content.Length / BlockSize));
         if (kept.Count == 0)
         {
             ulong goal = runs.Count > 0 ? runs[0].Physical : GoalForInode(inodeNumber);
@@ -55,6 +56,7 @@ public sealed partial class Ext4FileSystem
         }
         else
         {
+            RewriteChangedBlocks(kept, content);
             ReleaseAfter(runs, mapBlocks, kept);
             StoreTail(inode, content, kept, $"inode {inodeNumber}");
         }
@@ -95,6 +97,50 @@ public sealed partial class Ext4FileSystem
                 done = runEnd;
             }
             return done;
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(piece);
+        }
+    }
+
+    /// <summary>Writes, in place, the kept blocks whose bytes differ from the content (read and compared a MiB at a time).</summary>
+    private void RewriteChangedBlocks(List<Ext4Run> kept, ReadOnlySpan<byte> content)
+    {
+        var target = (IO.IWritableVolume)io;
+        byte[] piece = System.Buffers.ArrayPool<byte>.Shared.Rent(1 << 20);
+        try
+        {
+            foreach (var run in kept)
+            {
+                long runBytes = (long)run.Length * BlockSize;
+                long logical = (long)run.Logical * BlockSize;
+                long physical = (long)run.Physical * BlockSize;
+                for (long at = 0; at < runBytes;)
+                {
+                    int n = (int)Math.Min(piece.Length / BlockSize * BlockSize, runBytes - at);
+                    var old = piece.AsSpan(0, n);
+                    io.ReadAt(physical + at, old);
+                    var wanted = content.Slice((int)(logical + at), n);
+                    // Neighbouring changed blocks go in one write.
+                    for (int b = 0; b < n;)
+                    {
+                        if (old.Slice(b, BlockSize).SequenceEqual(wanted.Slice(b, BlockSize)))
+                        {
+                            b += BlockSize;
+                            continue;
+                        }
+                        int end = b + BlockSize;
+                        while (end < n && !old.Slice(end, BlockSize).SequenceEqual(wanted.Slice(end, BlockSize)))
+                        {
+                            end += BlockSize;
+                        }
+                        target.WriteAt(physical + at + b, wanted[b..end]);
+                        b = end;
+                    }
+                    at += n;
+                }
+            }
         }
         finally
         {

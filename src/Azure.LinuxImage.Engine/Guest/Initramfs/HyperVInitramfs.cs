@@ -157,22 +157,22 @@ public static class HyperVInitramfs
             ?? throw new LinuxImageException(DiagnosticCatalog.InitramfsUnreadable, initramfsPath, initramfsPath, "it does not exist");
         string target = GuestFiles.Resolve(fs, initramfsPath) ?? initramfsPath;
         string? key = cache is null ? null : Diagnostics.StepTimings.Measure("patch: initramfs cache key", () => InitramfsPatchCache.Key(original, modules, generator, drivers, path => GuestFiles.TryReadBytes(fs, path)));
-        if (key is not null && cache!.TryGet(key) is { } hit && hit.KeptPrefix >= 0 && hit.KeptPrefix <= original.Length)
+        if (key is not null && cache!.TryGet(key) is { } hit)
         {
-            if (hit.Log is not null)
+            if (hit.Log is null)
             {
-                byte[] cached = new byte[hit.KeptPrefix + hit.Tail.Length];
-                original.AsSpan(0, (int)hit.KeptPrefix).CopyTo(cached);
-                hit.Tail.CopyTo(cached, (int)hit.KeptPrefix);
-                WriteOwned(fs, target, cached);
+                return null;
             }
-            return hit.Log;
+            if (hit.Apply(original) is { } cached)
+            {
+                WriteOwned(fs, target, cached);
+                return hit.Log;
+            }
         }
         string? log = AppendDrivers(fs, initramfsPath, original, modules, generator, drivers, out byte[]? patched, out var modulesAfter);
         if (key is not null)
         {
-            int kept = patched is null ? 0 : original.AsSpan().CommonPrefixLength(patched);
-            cache!.Put(key, new InitramfsPatchCache.Entry(kept, patched is null ? [] : patched[kept..], log));
+            cache!.Put(key, InitramfsPatchCache.Entry.Diff(original, patched ?? original, log));
             // Validation reads the initramfs this step leaves: its list is known here without decompressing.
             cache.ModuleLists.Put(InitramfsModuleListCache.Key(patched ?? original), modulesAfter);
         }
