@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole pipeline against its peers, measured in one run (issue 14). For the sample disk
-# (samples/disks/debian-minimal.vhd, made by scripts/make-sample-disk.sh) as qcow2, with its zstd
-# initramfs and with the same initramfs recompressed with gzip -9, RUNS times each, medians:
+# (samples/disks/debian-minimal.vhd, made by scripts/make-sample-disk.sh) as qcow2, with its
+# initramfs recompressed with zstd (-3, zstd's default) and with gzip -9 (what mkinitramfs writes by
+# default), RUNS times each, medians:
 #   - the first build's own work (first `dotnet build` minus a no-op build) vs
 #     `qemu-img convert -O vpc -o subformat=fixed,force_size=on`, both followed by sync;
 #   - a rebuild after one changed KernelParameter vs a no-op build;
@@ -12,7 +13,8 @@
 # Usage: bench/pipeline.sh [--short] [runs]
 #   --short: one run of each step, zstd only, no XFS or 1 TiB disk (CI: proves the bench runs).
 # LIMG_BENCH_FEED and LIMG_BENCH_VERSION select an already packed SDK (to measure an older build);
-# otherwise this checkout is packed.
+# otherwise this checkout is packed. LIMG_BENCH_BASELINE=<commit> also packs that commit and builds
+# it interleaved with this one, run after run, so "before" and "after" share the machine's load.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 short=0
@@ -37,19 +39,33 @@ if [ -z "$feed" ]; then
   feed="$work/feed"
   dotnet pack "$here/src/Azure.LinuxImage.Sdk" -c Release -nologo -v:q -nr:false "-p:Version=$version" "-p:PackageOutputPath=$feed/" >/dev/null
 fi
+baseline=${LIMG_BENCH_BASELINE:-}
+base_version=
+if [ -n "$baseline" ] && [ "$short" = 0 ]; then
+  base_version="1.0.0-base.$(date +%Y%m%d%H%M%S).$$"
+  mkdir -p "$work/base-src"
+  git -C "$here" archive "$baseline" | tar -x -C "$work/base-src"
+  dotnet pack "$work/base-src/src/Azure.LinuxImage.Sdk" -c Release -nologo -v:q -nr:false "-p:Version=$base_version" "-p:PackageOutputPath=$feed/" >/dev/null
+  echo "baseline SDK $base_version from $(git -C "$here" rev-parse --short "$baseline")"
+fi
 mkdir -p "$work/sdk"
 (cd "$work/sdk" && unzip -q "$feed/Azure.LinuxImage.Sdk.$version.nupkg")
 cli="$work/sdk/tools/cli/linuximage.dll"
 echo "SDK $version; sample $(basename "$sample"); $runs run(s) per step"
 
-# Peak RSS of every linuximage process: the dotnet CLI sets DOTNET_HOST_PATH itself, so the tool
-# cannot be wrapped; a sampler reads each tool process's VmHWM (its peak so far) every 0.1 s.
+# Peak RSS of every linuximage process of this bench (others may build on the same machine: only
+# tools from this bench's package folder count): the dotnet CLI sets DOTNET_HOST_PATH itself, so the
+# tool cannot be wrapped; a sampler reads each tool process's VmHWM (its peak so far) every 0.1 s,
+# with the SDK version it came from.
 sample_tools() {
   while :; do
     for d in /proc/[0-9]*; do
-      if grep -qs linuximage.dll "$d/cmdline"; then
-        awk '/^VmHWM/ {print $2}' "$d/status" 2>/dev/null
-      fi
+      cmd=$(tr '\0' ' ' 2>/dev/null < "$d/cmdline") || continue
+      case "$cmd" in
+        *"$work/packages/azure.linuximage.sdk/"*linuximage.dll*)
+          v=${cmd#*"$work/packages/azure.linuximage.sdk/"}; v=${v%%/*}
+          awk -v v="$v" '/^VmHWM/ {print $2, v}' "$d/status" 2>/dev/null || true ;;
+      esac
     done >> "$work/tool-rss"
     sleep 0.1
   done
@@ -59,27 +75,31 @@ sample_tools &
 sampler=$!
 trap 'kill $sampler 2>/dev/null || true; cleanup' EXIT
 
-# Variants: the sample's own zstd initramfs, and the same archive recompressed with gzip -9.
+# Variants: the sample's initramfs recompressed with zstd, and with gzip -9 (mkinitramfs's default).
 raw="$work/sample.raw"
 qemu-img convert -f vpc -O raw "$sample" "$raw"
 part="$raw?offset=1048576"
 initrd=$(debugfs -R 'ls -p /boot' "$part" 2>/dev/null | awk -F/ '$6 ~ /^initrd.img-/ {print $6; exit}')
 [ -n "$initrd" ] || { echo "no initrd.img in the sample's /boot" >&2; exit 1; }
 variants=(zstd)
-qemu-img convert -f raw -O qcow2 "$raw" "$work/zstd.qcow2"
-if [ "$short" = 0 ]; then
-  debugfs -R "dump /boot/$initrd $work/initrd.zst" "$part" 2>/dev/null
-  zstd -q -dc "$work/initrd.zst" | gzip -9 -n > "$work/initrd.gz"
+[ "$short" = 0 ] && variants+=(gzip)
+debugfs -R "dump /boot/$initrd $work/initrd.orig" "$part" 2>/dev/null
+# zstd decompresses gzip, xz and zstd alike; the sample's initramfs is one compressed archive.
+zstd -q -dc "$work/initrd.orig" > "$work/initrd.cpio"
+zstd -q -3 -c "$work/initrd.cpio" > "$work/initrd.zstd"
+gzip -9 -n -c "$work/initrd.cpio" > "$work/initrd.gzip"
+echo "initramfs: $(file -b "$work/initrd.orig" | cut -d, -f1) in the sample; $(stat -c %s "$work/initrd.cpio") bytes expanded, zstd $(stat -c %s "$work/initrd.zstd") bytes, gzip $(stat -c %s "$work/initrd.gzip") bytes"
+rm -f "$work/initrd.cpio"
+for v in "${variants[@]}"; do
   debugfs -w -R "rm /boot/$initrd" "$part" >/dev/null 2>&1
-  debugfs -w -R "write $work/initrd.gz /boot/$initrd" "$part" >/dev/null 2>&1
+  debugfs -w -R "write $work/initrd.$v /boot/$initrd" "$part" >/dev/null 2>&1
   e2fsck -fn "$part" >/dev/null
-  qemu-img convert -f raw -O qcow2 "$raw" "$work/gzip.qcow2"
-  variants+=(gzip)
-  echo "initramfs: zstd $(stat -c %s "$work/initrd.zst") bytes, gzip $(stat -c %s "$work/initrd.gz") bytes"
-fi
+  qemu-img convert -f raw -O qcow2 "$raw" "$work/$v.qcow2"
+done
 rm -f "$raw"
 
-make_project() { # dir source
+make_project() { # dir source [sdk version]
+  local sdk=${3:-$version}
   mkdir -p "$1"
   cat > "$1/NuGet.config" <<EOF
 <?xml version="1.0" encoding="utf-8"?>
@@ -89,7 +109,7 @@ make_project() { # dir source
 </configuration>
 EOF
   cat > "$1/Bench.imgproj" <<EOF
-<Project Sdk="Azure.LinuxImage.Sdk/$version">
+<Project Sdk="Azure.LinuxImage.Sdk/$sdk">
   <PropertyGroup>
     <SourceDisk>$2</SourceDisk>
     <ImageSizeMiB Condition="'\$(BenchSizeMiB)' != ''">\$(BenchSizeMiB)</ImageSizeMiB>
@@ -122,23 +142,30 @@ measure() { # name file command... → appends "seconds peak_KiB" to $work/name.
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 col() { cut -d' ' -f"$2" "$work/$1.times" | median; }
 
+sdks=(new)
+[ -n "$base_version" ] && sdks+=(base)
 for v in "${variants[@]}"; do
-  p="$work/proj-$v"
-  make_project "$p" "$work/$v.qcow2"
-  build "$p" # restore, and the JIT's disk caches warm
+  make_project "$work/proj-$v-new" "$work/$v.qcow2" "$version"
+  [ -n "$base_version" ] && make_project "$work/proj-$v-base" "$work/$v.qcow2" "$base_version"
+  for s in "${sdks[@]}"; do build "$work/proj-$v-$s"; done # restore, and the JIT's disk caches warm
   : > "$work/tool-rss"
   for r in $(seq 1 "$runs"); do
     rm -f "$work/out.vhd"
     measure "qemu-$v" "$work/out.vhd" qemu-img convert -f qcow2 -O vpc -o subformat=fixed,force_size=on "$work/$v.qcow2" "$work/out.vhd"
     rm -f "$work/out.vhd"
-    rm -rf "$p/bin" "$p/obj/Debug"
-    measure "first-$v" "$p/bin/Debug/Bench.vhd" build "$p"
-    measure "noop-$v" "$p/bin/Debug/Bench.vhd" build "$p"
-    measure "param-$v" "$p/bin/Debug/Bench.vhd" build "$p" "-p:BenchParameter=bench.run=$r"
-    measure "noop2-$v" "$p/bin/Debug/Bench.vhd" build "$p" "-p:BenchParameter=bench.run=$r"
+    for s in "${sdks[@]}"; do
+      p="$work/proj-$v-$s"
+      rm -rf "$p/bin" "$p/obj/Debug"
+      measure "first-$v-$s" "$p/bin/Debug/Bench.vhd" build "$p"
+      measure "noop-$v-$s" "$p/bin/Debug/Bench.vhd" build "$p"
+      measure "param-$v-$s" "$p/bin/Debug/Bench.vhd" build "$p" "-p:BenchParameter=bench.run=$r"
+      measure "noop2-$v-$s" "$p/bin/Debug/Bench.vhd" build "$p" "-p:BenchParameter=bench.run=$r"
+      [ -f "$p/bin/Debug/Bench.validation.json" ] || { echo "the $v build ($s) wrote no validation report" >&2; exit 1; }
+    done
   done
-  sort -n "$work/tool-rss" | tail -1 > "$work/tool-rss-$v"; : > "$work/tool-rss"
-  [ -f "$p/bin/Debug/Bench.validation.json" ] || { echo "the $v build wrote no validation report" >&2; exit 1; }
+  awk -v v="$version" '$2 == v' "$work/tool-rss" | sort -n | tail -1 > "$work/tool-rss-$v-new"
+  [ -n "$base_version" ] && awk -v v="$base_version" '$2 == v' "$work/tool-rss" | sort -n | tail -1 > "$work/tool-rss-$v-base"
+  : > "$work/tool-rss"
 done
 
 # Conversion alone: this machine's file system, then a loop-mounted XFS with reflink.
@@ -172,31 +199,35 @@ fi
 # A disk of 1 TiB virtual size: peak memory of each process of its build.
 if [ "$short" = 0 ]; then
   p="$work/proj-1t"
-  make_project "$p" "$work/zstd.qcow2"
+  make_project "$p" "$work/zstd.qcow2" "$version"
   : > "$work/tool-rss"
   measure big "$p/bin/Debug/Bench.vhd" build "$p" -p:BenchSizeMiB=1048576
   sort -n "$work/tool-rss" | tail -1 > "$work/tool-rss-1t"
 fi
 
 echo
-echo "| step | median | peer | peer median | ratio |"
-echo "|---|---|---|---|---|"
+echo "| step | SDK | median | peer | peer median | ratio |"
+echo "|---|---|---|---|---|---|"
 for v in "${variants[@]}"; do
-  q=$(col "qemu-$v" 1); f=$(col "first-$v" 1); n=$(col "noop-$v" 1); k=$(col "param-$v" 1)
-  awk -v v="$v" -v q="$q" -v f="$f" -v n="$n" -v k="$k" 'BEGIN {
-    printf "| %s: first build minus no-op build (pipeline work) | %.2f s | qemu-img convert + sync | %.2f s | %.2fx |\n", v, f - n, q, (f - n) / q
-    printf "| %s: rebuild after one kernel parameter | %.2f s | no-op build | %.2f s | %.2fx |\n", v, k, n, k / n }'
+  for s in "${sdks[@]}"; do
+    q=$(col "qemu-$v" 1); f=$(col "first-$v-$s" 1); n=$(col "noop-$v-$s" 1); k=$(col "param-$v-$s" 1); n2=$(col "noop2-$v-$s" 1)
+    awk -v v="$v" -v s="$s" -v q="$q" -v f="$f" -v n="$n" -v k="$k" -v n2="$n2" 'BEGIN {
+      printf "| %s: first build minus no-op build (pipeline work) | %s | %.2f s | qemu-img convert + sync | %.2f s | %.2fx |\n", v, s, f - n, q, (f - n) / q
+      printf "| %s: rebuild after one kernel parameter | %s | %.2f s | no-op build (before / after it) | %.2f / %.2f s | %.2fx / %.2fx |\n", v, s, k, n, n2, k / n, k / n2 }'
+  done
 done
 for v in "${variants[@]}"; do
-  echo "| $v: peak RSS, largest process of the build | $(( $(cut -d' ' -f2 "$work/first-$v.times" | sort -n | tail -1) / 1024 )) MiB | | | |"
-  echo "| $v: peak RSS, largest linuximage process | $(awk '{m=$1} END {print int(m/1024)}' "$work/tool-rss-$v") MiB | | | |"
+  for s in "${sdks[@]}"; do
+    echo "| $v: peak RSS, largest process of the first build | $s | $(( $(cut -d' ' -f2 "$work/first-$v-$s.times" | sort -n | tail -1) / 1024 )) MiB | | | |"
+    echo "| $v: peak RSS, largest linuximage process | $s | $(awk '{m=$1} END {print int(m/1024)}' "$work/tool-rss-$v-$s") MiB | | | |"
+  done
 done
 if [ -f "$work/big.times" ]; then
-  echo "| 1 TiB virtual: peak RSS, largest process of the build | $(( $(cut -d' ' -f2 "$work/big.times") / 1024 )) MiB | | | |"
-  echo "| 1 TiB virtual: peak RSS, largest linuximage process | $(awk '{m=$1} END {print int(m/1024)}' "$work/tool-rss-1t") MiB | | | |"
+  echo "| 1 TiB virtual: peak RSS, largest process of the build | new | $(( $(cut -d' ' -f2 "$work/big.times") / 1024 )) MiB | | | |"
+  echo "| 1 TiB virtual: peak RSS, largest linuximage process | new | $(awk '{m=$1} END {print int(m/1024)}' "$work/tool-rss-1t") MiB | | | |"
 fi
 for f in "${filesystems[@]}"; do
   label=$f; [ "$f" = here ] && label=$fs_here
   o=$(col "ours-$f" 1); q=$(col "qemu-$f" 1)
-  awk -v l="$label" -v o="$o" -v q="$q" 'BEGIN { printf "| convert on %s (linuximage convert + sync) | %.2f s | qemu-img convert + sync | %.2f s | %.2fx |\n", l, o, q, o / q }'
+  awk -v l="$label" -v o="$o" -v q="$q" 'BEGIN { printf "| convert on %s (linuximage convert + sync) | new | %.2f s | qemu-img convert + sync | %.2f s | %.2fx |\n", l, o, q, o / q }'
 done

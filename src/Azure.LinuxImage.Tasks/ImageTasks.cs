@@ -76,6 +76,9 @@ namespace Azure.LinuxImage.Tasks
 
         public string? SarifFile { get; set; }
 
+        /// <summary>Where the patch step keeps what it learned of the guest (the intermediate folder's patch-cache).</summary>
+        public string? CacheDirectory { get; set; }
+
         protected override string Command => "validate";
 
         protected override void AppendArguments(ResponseFileBuilder args)
@@ -83,6 +86,7 @@ namespace Azure.LinuxImage.Tasks
             args.Add(Image);
             args.AddOption("--report", ReportFile);
             args.AddOption("--sarif", SarifFile);
+            args.AddOption("--cache-dir", CacheDirectory);
         }
     }
 }

@@ -105,6 +105,7 @@ namespace Azure.LinuxImage.Tasks
             AppendArguments(args);
             args.AddOptions("--settings-file", SettingsFiles.Select(i => i.ItemSpec));
             args.AddOption("--project", ProjectFile);
+            args.Add("--timings");
             args.AddOption("--no-warn", NoWarn);
             args.AddOption("--warnings-as-errors", WarningsAsErrors);
             args.AddOption("--warnings-not-as-errors", WarningsNotAsErrors);
@@ -146,6 +147,13 @@ namespace Azure.LinuxImage.Tasks
                 {
                     Log.LogWarning(null, code, code, help, origin, line, column, 0, 0, "{0}", canonical.Groups["text"].Value);
                 }
+                return;
+            }
+            const string TimingPrefix = "linuximage-timing: ";
+            if (singleLine.StartsWith(TimingPrefix, StringComparison.Ordinal))
+            {
+                // Where the tool's time went: for whoever measures (-v:d), not for every build's log.
+                Log.LogMessage(MessageImportance.Low, "{0}: {1}", ProgressOrigin, singleLine);
                 return;
             }
             const string ToolPrefix = "linuximage: ";

@@ -19,8 +19,11 @@ internal sealed class CommonOptions
 
     public Option<bool> TreatWarningsAsErrors { get; } = new("--treat-warnings-as-errors") { Description = "Report every warning as an error." };
 
+    public Option<bool> Timings { get; } = new("--timings") { Description = "Print where the run's time and memory went (timed phases, peak RSS) on standard error; the SDK passes it and shows them at -v:d." };
+
     public void AddTo(Command command)
     {
+        command.Options.Add(Timings);
         command.Options.Add(Project);
         command.Options.Add(NoWarn);
         command.Options.Add(WarningsAsErrors);
@@ -80,6 +83,10 @@ internal sealed class CommonOptions
             Console.Error.WriteLine(e);
             code = ExitCodes.Internal;
         }
+        if (result.GetValue(Timings))
+        {
+            WriteTimings();
+        }
         if (code != ExitCodes.Success && json is not null && result.GetValue(json))
         {
             Console.Out.WriteLine(JsonSerializer.Serialize(new
@@ -96,6 +103,29 @@ internal sealed class CommonOptions
             }, new JsonSerializerOptions { WriteIndented = true }));
         }
         return code;
+    }
+
+    /// <summary>The prefix of timing lines: the SDK logs them at detailed verbosity only (-v:d).</summary>
+    public const string TimingPrefix = "linuximage-timing: ";
+
+    /// <summary>
+    /// Where this run's time and memory went, on standard error (standard output stays the result,
+    /// for --json): each timed phase, then the process's total time, peak resident memory and GC heap.
+    /// </summary>
+    private static void WriteTimings()
+    {
+        foreach (var (phase, elapsed) in StepTimings.Completed)
+        {
+            Console.Error.WriteLine(FormattableString.Invariant($"{TimingPrefix}{phase}: {elapsed.TotalMilliseconds:F0} ms"));
+        }
+        foreach (string note in StepTimings.Noted)
+        {
+            Console.Error.WriteLine(TimingPrefix + note);
+        }
+        using var self = System.Diagnostics.Process.GetCurrentProcess();
+        var total = DateTime.Now - self.StartTime;
+        Console.Error.WriteLine(FormattableString.Invariant(
+            $"{TimingPrefix}process: {total.TotalMilliseconds:F0} ms, peak RSS {self.PeakWorkingSet64 >> 20} MiB, GC heap peak committed {GC.GetGCMemoryInfo(GCKind.Any).TotalCommittedBytes >> 20} MiB, {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)} collections"));
     }
 }
 

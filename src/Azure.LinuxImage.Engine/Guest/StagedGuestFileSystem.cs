@@ -83,14 +83,19 @@ public sealed class StagedGuestFileSystem : IGuestFileSystem
         return [.. entries.Values.OrderBy(e => e.Path, StringComparer.Ordinal)];
     }
 
-    public void WriteFile(string path, ReadOnlySpan<byte> content, int? mode = null)
+    public void WriteFile(string path, ReadOnlySpan<byte> content, int? mode = null) => WriteFileOwned(path, content.ToArray(), mode);
+
+    /// <summary>
+    /// <see cref="WriteFile"/> for a caller that hands its array over and never changes it again:
+    /// staged without a copy (an initramfs is tens of MiB). One array serves later reads and the commit.
+    /// </summary>
+    public void WriteFileOwned(string path, byte[] content, int? mode = null)
     {
         string key = GuestPath.Normalize(path);
         var existing = Stat(key);
         int effectiveMode = mode ?? existing?.Mode ?? 0x1A4;
-        overlay[key] = new Node(GuestFileKind.File, content.ToArray(), effectiveMode, null);
-        byte[] copy = content.ToArray();
-        operations.Add(fs => fs.WriteFile(key, copy, mode));
+        overlay[key] = new Node(GuestFileKind.File, content, effectiveMode, null);
+        operations.Add(fs => fs.WriteFile(key, content, mode));
     }
 
     public void CreateDirectory(string path, int mode = 0x1ED)

@@ -28,12 +28,12 @@ public static class ImagePatcher
             var overlay = new DiskOverlay(baseView);
             try
             {
-                var mounts = GuestMounts.Open(overlay, image);
+                var mounts = StepTimings.Measure("patch: open guest", () => GuestMounts.Open(overlay, image));
                 // File times in the guest are the build's time, or SOURCE_DATE_EPOCH for reproducible images.
                 var now = new DateTimeOffset(Conversion.FixedVhdConverter.BuildTimestamp());
                 mounts.Clock = () => now;
                 diagnostics.AddRange(mounts.Diagnostics);
-                var result = GuestPatcher.Patch(mounts, options, cacheDirectory);
+                var result = StepTimings.Measure("patch: guest", () => GuestPatcher.Patch(mounts, options, cacheDirectory));
                 actions.Add($"guest: {result.Distribution.PrettyName} ({result.Distribution.Family}, {result.Distribution.InitramfsGenerator})");
                 actions.AddRange(result.Actions);
                 diagnostics.AddRange(result.Diagnostics);
@@ -42,7 +42,7 @@ public static class ImagePatcher
             {
                 throw e.InGuest(image);
             }
-            return overlay.GetChanges();
+            return StepTimings.Measure("patch: overlay changes", overlay.GetChanges);
         });
         return new ImagePatchResult(applied, actions, [.. diagnostics.Select(d => d.InGuest(image))]);
     }

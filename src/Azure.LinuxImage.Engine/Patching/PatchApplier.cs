@@ -32,6 +32,7 @@ public static class PatchApplier
         using var volume = FileVolume.OpenReadWrite(image, virtualSize);
         var baseView = new JournalBaseView(volume, journal);
         var changes = computeChanges(baseView);
+        using var timed = StepTimings.Measure("patch: journal and apply");
         foreach (var (offset, data) in changes)
         {
             volume.CheckRange(offset, data.Length);

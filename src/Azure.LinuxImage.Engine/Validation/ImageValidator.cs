@@ -31,15 +31,16 @@ public static class ImageValidator
         string? jsonReportPath = null, string? sarifPath = null, IReadOnlyList<string>? patchActions = null, string? docsBaseUri = null)
     {
         string image = Path.GetFullPath(imagePath);
-        var outcomes = new List<RuleOutcome>(DiskRules.Check(image));
+        var outcomes = new List<RuleOutcome>(StepTimings.Measure("validate: disk rules", () => DiskRules.Check(image)));
         // The guest is only read through a footer that describes the disk.
         DiagnosticDescriptor[] unreadable = [DiagnosticCatalog.RuleFixedVhd, DiagnosticCatalog.RuleFooterChecksum, DiagnosticCatalog.RuleFooterSize];
         bool readable = outcomes.All(o => o.Passed || !unreadable.Any(d => d.Code == o.Code));
         if (kind == ImageKind.OsDisk && readable)
         {
-            outcomes.AddRange(GuestRules(image, guestOptions));
+            outcomes.AddRange(StepTimings.Measure("validate: guest rules", () => GuestRules(image, guestOptions)));
         }
         var diagnostics = outcomes.Select(o => o.ToDiagnostic(diagnosticOptions)?.InGuest(image)).OfType<Diagnostic>().ToList();
+        using var reports = StepTimings.Measure("validate: reports");
         Write(jsonReportPath, stream => ValidationReport.WriteJson(stream, image, outcomes, diagnosticOptions, patchActions, docsBaseUri));
         Write(sarifPath, stream => SarifWriter.Write(stream, outcomes, diagnosticOptions, ValidationReport.ToolVersion, image, docsBaseUri));
         return new ImageValidationResult(outcomes, diagnostics);
@@ -53,7 +54,7 @@ public static class ImageValidator
         GuestMounts mounts;
         try
         {
-            mounts = GuestMounts.Open(volume, image);
+            mounts = StepTimings.Measure("validate: open guest", () => GuestMounts.Open(volume, image));
         }
         catch (LinuxImageException e)
         {
@@ -69,6 +70,7 @@ public static class ImageValidator
         var outcomes = new List<RuleOutcome>(mounts.Diagnostics.Select(d =>
             new RuleOutcome("guest.mount", d.Code, d.Descriptor.Requirement, false, d.Severity, d.Message, d.File)));
         outcomes.AddRange(GuestValidator.Validate(mounts, options));
+        using var boot = StepTimings.Measure("validate: boot rules");
         outcomes.AddRange(BootRules.Check(volume, image, mounts, options));
         return outcomes;
     }

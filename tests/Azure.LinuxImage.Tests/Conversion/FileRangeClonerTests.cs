@@ -36,6 +36,7 @@ public sealed class FileRangeClonerTests
         "qcow2" => Convert(raw, dir, "src.qcow2", "-O qcow2"),
         "qcow2-compressed" => Convert(raw, dir, "src.qcow2", "-O qcow2 -c"),
         "vdi" => Convert(raw, dir, "src.vdi", "-O vdi"),
+        "vhdx" => Convert(raw, dir, "src.vhdx", "-O vhdx"),
         _ => throw new ArgumentException(format),
     };
 
@@ -50,6 +51,7 @@ public sealed class FileRangeClonerTests
     [DataRow("raw", true)]
     [DataRow("vpc", true)]
     [DataRow("qcow2", true)]
+    [DataRow("vhdx", true)]
     // qemu-img places a small VDI's data 512-aligned, not block-aligned: copied in the kernel instead.
     [DataRow("vdi", false)]
     public void On_xfs_with_reflink_plain_data_is_shared_with_the_source_and_the_image_is_exact(string format, bool shared)

@@ -194,6 +194,36 @@ public sealed class Ext4WriteTests
     }
 
     [TestMethod]
+    [DynamicData(nameof(Variants))]
+    public void A_file_that_grows_at_its_end_keeps_its_blocks_and_only_its_tail_is_written(string name, string[] options)
+    {
+        // What the initramfs patch does: the same bytes with more after them. Judged by e2fsck and
+        // debugfs (contents); the first block staying in place shows the kept blocks were not moved.
+        using var img = Ext4TestImage.Create("grow-" + name, 24, options);
+        var fs = img.FileSystem;
+        uint sshd = Resolve(fs, "/etc/ssh/sshd_config");
+        var first = new byte[300_000];
+        new Random(2).NextBytes(first);
+        fs.ReplaceContent(sshd, first);
+        var (runsBefore, _) = fs.MapFile(fs.ReadInode(sshd));
+
+        var grown = new byte[first.Length + 50_001];
+        first.CopyTo(grown, 0);
+        new Random(3).NextBytes(grown.AsSpan(first.Length));
+        grown[fs.BlockSize * 3] ^= 0xFF; // and one changed byte inside: that block is rewritten where it is
+        fs.ReplaceContent(sshd, grown);
+
+        var (runsAfter, _) = fs.MapFile(fs.ReadInode(sshd));
+        Assert.AreEqual(runsBefore.OrderBy(r => r.Logical).First().Physical, runsAfter.OrderBy(r => r.Logical).First().Physical, "the first blocks stay where they were");
+        string copy = img.AssertCleanAfterChanges();
+        CollectionAssert.AreEqual(grown, Ext4TestImage.DebugfsCat(copy, "/etc/ssh/sshd_config"));
+
+        // Shrinking to a prefix keeps the blocks too, and frees the rest.
+        fs.ReplaceContent(sshd, grown.AsSpan(0, 123_457));
+        CollectionAssert.AreEqual(grown[..123_457], Ext4TestImage.DebugfsCat(img.AssertCleanAfterChanges(), "/etc/ssh/sshd_config"));
+    }
+
+    [TestMethod]
     public void A_hashed_directory_with_thousands_of_entries_is_read_and_changed()
     {
         using var img = Ext4TestImage.Create("htree", 32, ["-t", "ext4"], root =>

@@ -1,3 +1,4 @@
+using Azure.LinuxImage.Engine.Guest.Initramfs;
 using Azure.LinuxImage.Engine.Guest.Patching;
 using Azure.LinuxImage.Tests.Infrastructure;
 
@@ -43,7 +44,7 @@ public sealed class InitramfsPatchCacheTests
     {
         using var cache = new TempDir("patch-cache");
         GuestPatcher.Patch(GuestInitramfsFixture.Debian12(), Defaults, cache.Path);
-        string entry = Directory.GetFiles(cache.Path).Single();
+        string entry = Directory.GetFiles(cache.Path, "*.patch").Single();
         File.WriteAllBytes(entry, [1, 2, 3]);
 
         var fromDamaged = GuestInitramfsFixture.Debian12();
@@ -55,6 +56,33 @@ public sealed class InitramfsPatchCacheTests
         var other = GuestInitramfsFixture.Debian12();
         other.AddBytes($"/boot/initrd.img-{GuestFixtures.DebianKernel}", GuestInitramfsFixture.Build(GuestFixtures.DebianKernel, withHyperV: false, moduleRoot: "lib/modules"));
         GuestPatcher.Patch(other, Defaults, cache.Path);
-        Assert.HasCount(2, Directory.GetFiles(cache.Path));
+        Assert.HasCount(2, Directory.GetFiles(cache.Path, "*.patch"));
+    }
+
+    [TestMethod]
+    [DynamicData(nameof(GuestInitramfsFixture.Families), typeof(GuestInitramfsFixture))]
+    public void The_patch_leaves_validation_the_module_list_of_the_initramfs_it_wrote(string family)
+    {
+        using var cache = new TempDir("patch-cache");
+        var fs = GuestInitramfsFixture.Family(family);
+        GuestPatcher.Patch(fs, Defaults, cache.Path);
+        var lists = new InitramfsModuleListCache(cache.Path);
+        foreach (var kernel in HyperVInitramfs.FindKernels(fs).Where(k => k.InitramfsPath is not null))
+        {
+            byte[] written = fs.ReadFile(kernel.InitramfsPath!);
+            var listed = lists.TryGet(InitramfsModuleListCache.Key(written));
+            Assert.IsNotNull(listed, "the patch lists what it wrote");
+            // The list must be exactly what reading the archive gives, or validation would judge another initramfs.
+            var read = InitramfsReader.Read(written).ModuleNames();
+            CollectionAssert.AreEquivalent(read.ToList(), listed.ToList());
+            Assert.IsTrue(listed.Contains("hv_vmbus"));
+            CollectionAssert.AreEquivalent(read.ToList(), HyperVInitramfs.ModuleNames(fs, kernel.InitramfsPath!, lists).ToList());
+
+            // A list cut short is not taken for a shorter list: validation reads the archive again.
+            string file = Directory.GetFiles(cache.Path, "*.modules").Single(f => f.Contains(InitramfsModuleListCache.Key(written), StringComparison.Ordinal));
+            File.WriteAllLines(file, File.ReadAllLines(file)[..2]);
+            Assert.IsNull(lists.TryGet(InitramfsModuleListCache.Key(written)));
+            CollectionAssert.AreEquivalent(read.ToList(), HyperVInitramfs.ModuleNames(fs, kernel.InitramfsPath!, lists).ToList());
+        }
     }
 }

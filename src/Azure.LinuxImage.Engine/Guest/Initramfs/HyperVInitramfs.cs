@@ -71,10 +71,31 @@ public static class HyperVInitramfs
     }
 
     /// <summary>Drivers that are neither built into the kernel nor modules in the initramfs.</summary>
-    public static IReadOnlyList<string> MissingDrivers(InitramfsImage image, KernelModules? modules, IEnumerable<string> drivers)
+    public static IReadOnlyList<string> MissingDrivers(InitramfsImage image, KernelModules? modules, IEnumerable<string> drivers) =>
+        MissingDrivers(image.ModuleNames(), modules, drivers);
+
+    /// <summary>Drivers that are neither built into the kernel nor among the initramfs's <paramref name="present"/> modules.</summary>
+    public static IReadOnlyList<string> MissingDrivers(ISet<string> present, KernelModules? modules, IEnumerable<string> drivers) =>
+        [.. drivers.Where(d => !present.Contains(d) && !(modules?.IsBuiltin(d) ?? false))];
+
+    /// <summary>
+    /// The modules of the initramfs at <paramref name="path"/>: from <paramref name="lists"/> when an
+    /// earlier step listed these very bytes, else by reading the archive (and remembered there).
+    /// </summary>
+    public static ISet<string> ModuleNames(IGuestFileSystem fs, string path, InitramfsModuleListCache? lists)
     {
-        var present = image.ModuleNames();
-        return [.. drivers.Where(d => !present.Contains(d) && !(modules?.IsBuiltin(d) ?? false))];
+        byte[] data = GuestFiles.TryReadBytes(fs, path) ?? throw new LinuxImageException(DiagnosticCatalog.InitramfsUnreadable, path, path, "it does not exist");
+        string? key = lists is null ? null : InitramfsModuleListCache.Key(data);
+        if (key is not null && lists!.TryGet(key) is { } known)
+        {
+            return known;
+        }
+        var names = Parse(data, path, null).ModuleNames();
+        if (key is not null)
+        {
+            lists!.Put(key, names);
+        }
+        return names;
     }
 
     /// <summary>Makes every future initramfs carry the drivers; returns log lines for what changed.</summary>
@@ -132,38 +153,55 @@ public static class HyperVInitramfs
     /// <param name="cache">Results of earlier builds, by their inputs (see <see cref="InitramfsPatchCache"/>).</param>
     public static string? AppendDrivers(IGuestFileSystem fs, string initramfsPath, KernelModules modules, InitramfsGenerator generator, IReadOnlyList<string> drivers, InitramfsPatchCache? cache = null)
     {
-        byte[] original = GuestFiles.TryReadBytes(fs, initramfsPath) ?? throw new LinuxImageException(DiagnosticCatalog.InitramfsUnreadable, initramfsPath, initramfsPath, "it does not exist");
+        byte[] original = Diagnostics.StepTimings.Measure("patch: initramfs read", () => GuestFiles.TryReadBytes(fs, initramfsPath))
+            ?? throw new LinuxImageException(DiagnosticCatalog.InitramfsUnreadable, initramfsPath, initramfsPath, "it does not exist");
         string target = GuestFiles.Resolve(fs, initramfsPath) ?? initramfsPath;
-        string? key = cache is null ? null : InitramfsPatchCache.Key(original, modules, generator, drivers, path => GuestFiles.TryReadBytes(fs, path));
-        if (key is not null && cache!.TryGet(key) is { } hit && hit.KeptPrefix >= 0 && hit.KeptPrefix <= original.Length)
+        string? key = cache is null ? null : Diagnostics.StepTimings.Measure("patch: initramfs cache key", () => InitramfsPatchCache.Key(original, modules, generator, drivers, path => GuestFiles.TryReadBytes(fs, path)));
+        if (key is not null && cache!.TryGet(key) is { } hit)
         {
-            if (hit.Log is not null)
+            if (hit.Log is null)
             {
-                byte[] cached = new byte[hit.KeptPrefix + hit.Tail.Length];
-                original.AsSpan(0, (int)hit.KeptPrefix).CopyTo(cached);
-                hit.Tail.CopyTo(cached, (int)hit.KeptPrefix);
-                fs.WriteFile(target, cached);
+                return null;
             }
-            return hit.Log;
+            if (hit.Apply(original) is { } cached)
+            {
+                WriteOwned(fs, target, cached);
+                return hit.Log;
+            }
         }
-        string? log = AppendDrivers(fs, initramfsPath, original, modules, generator, drivers, out byte[]? patched);
+        string? log = AppendDrivers(fs, initramfsPath, original, modules, generator, drivers, out byte[]? patched, out var modulesAfter);
         if (key is not null)
         {
-            int kept = patched is null ? 0 : original.AsSpan().CommonPrefixLength(patched);
-            cache!.Put(key, new InitramfsPatchCache.Entry(kept, patched is null ? [] : patched[kept..], log));
+            cache!.Put(key, InitramfsPatchCache.Entry.Diff(original, patched ?? original, log));
+            // Validation reads the initramfs this step leaves: its list is known here without decompressing.
+            cache.ModuleLists.Put(InitramfsModuleListCache.Key(patched ?? original), modulesAfter);
         }
         if (patched is not null)
         {
-            fs.WriteFile(target, patched);
+            WriteOwned(fs, target, patched);
         }
         return log;
     }
 
-    private static string? AppendDrivers(IGuestFileSystem fs, string initramfsPath, byte[] original, KernelModules modules, InitramfsGenerator generator, IReadOnlyList<string> drivers, out byte[]? patched)
+    /// <summary>A whole new initramfs, which nothing here touches again: staged without another copy of it.</summary>
+    private static void WriteOwned(IGuestFileSystem fs, string path, byte[] content)
+    {
+        if (fs is StagedGuestFileSystem staged)
+        {
+            staged.WriteFileOwned(path, content);
+        }
+        else
+        {
+            fs.WriteFile(path, content);
+        }
+    }
+
+    private static string? AppendDrivers(IGuestFileSystem fs, string initramfsPath, byte[] original, KernelModules modules, InitramfsGenerator generator, IReadOnlyList<string> drivers, out byte[]? patched, out ISet<string> modulesAfter)
     {
         patched = null;
-        var image = Parse(original, initramfsPath, KeepForMerge);
-        var missing = MissingDrivers(image, modules, drivers);
+        var image = Diagnostics.StepTimings.Measure("patch: initramfs parse", () => Parse(original, initramfsPath, KeepForMerge));
+        modulesAfter = image.ModuleNames();
+        var missing = MissingDrivers(modulesAfter, modules, drivers);
         if (missing.Count == 0)
         {
             return null;
@@ -262,7 +300,9 @@ public static class HyperVInitramfs
             how = "rd.driver.pre in etc/cmdline.d and etc/modules-load.d";
         }
 
+        using var rebuild = Diagnostics.StepTimings.Measure("patch: initramfs rebuild");
         patched = Rebuild(original, image, entries, modules.ConfigOption("CONFIG_RD_GZIP") == 'y', out string placement);
+        modulesAfter.UnionWith(entries.Where(e => e.IsRegular).Select(e => KernelModules.ModuleNameOf(e.NormalPath)).OfType<string>());
         return $"{initramfsPath}: {string.Join(", ", toAdd)} {placement} (loaded early through {how})";
     }
 

@@ -12,14 +12,60 @@ namespace Azure.LinuxImage.Engine.Guest.Initramfs;
 /// module file that could be added. A build that changed another setting (a kernel parameter)
 /// finds the same key and writes the same bytes without decompressing anything, so re-patching
 /// costs a read and a hash of the initramfs, whatever its size and compression. The patched file
-/// is stored as the length of the original prefix it keeps and the bytes after it.
+/// is stored as its length and the 4 KiB pieces that differ from the original (a zstd frame's
+/// header changes near the start as well as its end), so an entry is the size of the change.
 /// </summary>
 public sealed class InitramfsPatchCache(string directory)
 {
     private const uint Magic = 0x4C494D43; // "LIMC"
-    private const int FormatVersion = 1;
+    private const int FormatVersion = 2;
+    private const int Piece = 4096;
 
-    public sealed record Entry(long KeptPrefix, byte[] Tail, string? Log);
+    /// <summary>The patched file: <paramref name="Length"/> bytes, the original's where <paramref name="Ranges"/> say nothing.</summary>
+    public sealed record Entry(long Length, IReadOnlyList<(long Offset, byte[] Data)> Ranges, string? Log)
+    {
+        /// <summary>The pieces of <paramref name="patched"/> that differ from <paramref name="original"/>, neighbours merged.</summary>
+        public static Entry Diff(byte[] original, byte[] patched, string? log)
+        {
+            var ranges = new List<(long Offset, byte[] Data)>();
+            int start = -1;
+            for (int at = 0; at < patched.Length; at += Piece)
+            {
+                int n = Math.Min(Piece, patched.Length - at);
+                bool same = at + n <= original.Length && original.AsSpan(at, n).SequenceEqual(patched.AsSpan(at, n));
+                if (!same && start < 0)
+                {
+                    start = at;
+                }
+                else if (same && start >= 0)
+                {
+                    ranges.Add((start, patched[start..at]));
+                    start = -1;
+                }
+            }
+            if (start >= 0)
+            {
+                ranges.Add((start, patched[start..]));
+            }
+            return new Entry(patched.Length, ranges, log);
+        }
+
+        /// <summary>The patched file, or null when the entry does not fit this original.</summary>
+        public byte[]? Apply(byte[] original)
+        {
+            if (Length < 0 || Length > Array.MaxLength || Ranges.Any(r => r.Offset < 0 || r.Offset + r.Data.Length > Length))
+            {
+                return null;
+            }
+            var result = new byte[Length];
+            original.AsSpan(0, (int)Math.Min(Length, original.Length)).CopyTo(result);
+            foreach (var (offset, data) in Ranges)
+            {
+                data.CopyTo(result, offset);
+            }
+            return result;
+        }
+    }
 
     public static string Key(byte[] original, KernelModules modules, InitramfsGenerator generator, IReadOnlyList<string> drivers, Func<string, byte[]?> readModule)
     {
@@ -61,6 +107,9 @@ public sealed class InitramfsPatchCache(string directory)
         return Convert.ToHexStringLower(hash.GetCurrentHash());
     }
 
+    /// <summary>The module lists of initramfs images, in the same folder (see <see cref="InitramfsModuleListCache"/>).</summary>
+    public InitramfsModuleListCache ModuleLists { get; } = new(directory);
+
     private string PathOf(string key) => Path.Combine(directory, "initramfs-" + key + ".patch");
 
     /// <summary>The stored result, or null when there is none (or it is unreadable: it is only a cache).</summary>
@@ -74,15 +123,34 @@ public sealed class InitramfsPatchCache(string directory)
             {
                 return null;
             }
-            long kept = BinaryPrimitives.ReadInt64LittleEndian(span[4..]);
+            long length = BinaryPrimitives.ReadInt64LittleEndian(span[4..]);
             int logLength = BinaryPrimitives.ReadInt32LittleEndian(span[12..]);
-            int tailLength = BinaryPrimitives.ReadInt32LittleEndian(span[16..]);
-            if (logLength < -1 || tailLength < 0 || 20L + Math.Max(logLength, 0) + tailLength != span.Length)
+            int rangeCount = BinaryPrimitives.ReadInt32LittleEndian(span[16..]);
+            long at = 20L + Math.Max(logLength, 0);
+            if (logLength < -1 || rangeCount < 0 || at > span.Length)
             {
                 return null;
             }
             string? log = logLength < 0 ? null : Encoding.UTF8.GetString(span.Slice(20, logLength));
-            return new Entry(kept, span[(20 + Math.Max(logLength, 0))..].ToArray(), log);
+            var ranges = new List<(long Offset, byte[] Data)>();
+            // Each range costs at least its 12-byte header, so the count is bounded by the file.
+            for (int i = 0; i < rangeCount; i++)
+            {
+                if (at + 12 > span.Length)
+                {
+                    return null;
+                }
+                long offset = BinaryPrimitives.ReadInt64LittleEndian(span[(int)at..]);
+                int size = BinaryPrimitives.ReadInt32LittleEndian(span[((int)at + 8)..]);
+                at += 12;
+                if (size < 0 || at + size > span.Length)
+                {
+                    return null;
+                }
+                ranges.Add((offset, span.Slice((int)at, size).ToArray()));
+                at += size;
+            }
+            return at == span.Length ? new Entry(length, ranges, log) : null;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -96,13 +164,20 @@ public sealed class InitramfsPatchCache(string directory)
         {
             Directory.CreateDirectory(directory);
             byte[] log = entry.Log is null ? [] : Encoding.UTF8.GetBytes(entry.Log);
-            var data = new byte[20 + log.Length + entry.Tail.Length];
+            var data = new byte[20 + log.Length + entry.Ranges.Sum(r => 12 + r.Data.Length)];
             BinaryPrimitives.WriteUInt32LittleEndian(data, Magic);
-            BinaryPrimitives.WriteInt64LittleEndian(data.AsSpan(4), entry.KeptPrefix);
+            BinaryPrimitives.WriteInt64LittleEndian(data.AsSpan(4), entry.Length);
             BinaryPrimitives.WriteInt32LittleEndian(data.AsSpan(12), entry.Log is null ? -1 : log.Length);
-            BinaryPrimitives.WriteInt32LittleEndian(data.AsSpan(16), entry.Tail.Length);
+            BinaryPrimitives.WriteInt32LittleEndian(data.AsSpan(16), entry.Ranges.Count);
             log.CopyTo(data, 20);
-            entry.Tail.CopyTo(data, 20 + log.Length);
+            int at = 20 + log.Length;
+            foreach (var (offset, bytes) in entry.Ranges)
+            {
+                BinaryPrimitives.WriteInt64LittleEndian(data.AsSpan(at), offset);
+                BinaryPrimitives.WriteInt32LittleEndian(data.AsSpan(at + 8), bytes.Length);
+                bytes.CopyTo(data, at + 12);
+                at += 12 + bytes.Length;
+            }
             string path = PathOf(key);
             string temp = path + ".tmp";
             File.WriteAllBytes(temp, data);

@@ -68,6 +68,7 @@ public static class GuestPatcher
                 }
                 try
                 {
+                    using var timed = StepTimings.Measure("patch: initramfs " + kernel.Version);
                     string? log = HyperVInitramfs.AppendDrivers(staged, kernel.InitramfsPath!, modules, distribution.InitramfsGenerator, AvailableDrivers(modules, wanted), initramfsCache);
                     if (log is not null)
                     {
@@ -91,7 +92,10 @@ public static class GuestPatcher
         {
             throw new LinuxImageException(DiagnosticCatalog.GuestPatchAborted, null, ex, step, ex.Message);
         }
-        staged.Commit();
+        using (StepTimings.Measure("patch: commit to the file systems"))
+        {
+            staged.Commit();
+        }
         diagnostics.AddRange(actions.Select(a => Diagnostic.Create(DiagnosticCatalog.GuestPatchAction, null, a)));
         return new GuestPatchResult(distribution, actions, diagnostics);
     }

@@ -23,7 +23,7 @@ public sealed class AcceleratedNetworkingRule : IGuestRule
     {
         foreach (var kernel in context.Kernels)
         {
-            var modules = KernelModules.Load(context.FileSystem, kernel.Version);
+            var modules = context.Modules(kernel.Version);
             foreach (var (driver, option, families) in Drivers)
             {
                 string? how = modules is null ? null

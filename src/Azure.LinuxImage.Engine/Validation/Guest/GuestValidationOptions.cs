@@ -21,6 +21,12 @@ public sealed record GuestValidationOptions
     /// <summary>AzureSecurityType: TrustedLaunch checks the loader's Secure Boot signature.</summary>
     public AzureSecurityType AzureSecurityType { get; init; }
 
+    /// <summary>
+    /// The build's intermediate folder for what earlier steps learned of the guest (the patch step's
+    /// initramfs module lists), or null to read everything from the image.
+    /// </summary>
+    public string? CacheDirectory { get; init; }
+
     public static GuestValidationOptions From(GuestPatchOptions patch) => new() { Patch = patch };
 
     /// <summary>The project's settings (the catalog's defaults where it says nothing): what patch applied and what validation checks.</summary>

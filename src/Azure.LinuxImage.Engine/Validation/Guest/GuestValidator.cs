@@ -8,7 +8,7 @@ namespace Azure.LinuxImage.Engine.Validation.Guest;
 /// <summary>Everything a rule may need, read once.</summary>
 public sealed class GuestValidationContext
 {
-    private readonly Dictionary<string, (InitramfsImage? Image, LinuxImageException? Error)> images = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (ISet<string>? Modules, LinuxImageException? Error)> moduleLists = new(StringComparer.Ordinal);
 
     public GuestValidationContext(IGuestFileSystem fs, GuestValidationOptions options, GuestDistribution distribution)
     {
@@ -26,19 +26,34 @@ public sealed class GuestValidationContext
 
     public IReadOnlyList<InstalledKernel> Kernels { get; }
 
-    public (InitramfsImage? Image, LinuxImageException? Error) Initramfs(string path)
+    private readonly Dictionary<string, KernelModules?> kernelModules = new(StringComparer.Ordinal);
+
+    /// <summary>A kernel's module index, read once for every rule that needs it (several MiB of text to parse).</summary>
+    public KernelModules? Modules(string version)
     {
-        if (!images.TryGetValue(path, out var result))
+        if (!kernelModules.TryGetValue(version, out var modules))
+        {
+            modules = KernelModules.Load(FileSystem, version);
+            kernelModules[version] = modules;
+        }
+        return modules;
+    }
+
+    /// <summary>The kernel modules in an initramfs (listed by the patch step already when it wrote these bytes; see <see cref="InitramfsModuleListCache"/>).</summary>
+    public (ISet<string>? Modules, LinuxImageException? Error) InitramfsModules(string path)
+    {
+        if (!moduleLists.TryGetValue(path, out var result))
         {
             try
             {
-                result = (HyperVInitramfs.ReadImage(FileSystem, path), null);
+                var lists = Options.CacheDirectory is null ? null : new InitramfsModuleListCache(Options.CacheDirectory);
+                result = (HyperVInitramfs.ModuleNames(FileSystem, path, lists), null);
             }
             catch (LinuxImageException ex)
             {
                 result = (null, ex);
             }
-            images[path] = result;
+            moduleLists[path] = result;
         }
         return result;
     }
@@ -91,6 +106,7 @@ public static class GuestValidator
         {
             try
             {
+                using var timed = StepTimings.Measure("validate: " + rule.GetType().Name);
                 outcomes.AddRange(rule.Check(context));
             }
             catch (LinuxImageException ex)

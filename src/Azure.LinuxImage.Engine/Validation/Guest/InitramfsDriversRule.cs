@@ -16,7 +16,7 @@ public sealed class InitramfsDriversRule : IGuestRule
         bool nvmeRequired = context.Options.Patch.AzureDiskController == AzureDiskController.NVMe;
         foreach (var kernel in context.Kernels)
         {
-            var modules = KernelModules.Load(context.FileSystem, kernel.Version);
+            var modules = context.Modules(kernel.Version);
             if (kernel.InitramfsPath is null)
             {
                 bool allBuiltin = modules is not null && HyperVInitramfs.RequiredDrivers.All(modules.IsBuiltin);
@@ -25,7 +25,7 @@ public sealed class InitramfsDriversRule : IGuestRule
                     : RuleOutcome.Fail("R7.initramfs", DiagnosticCatalog.InitramfsMissing, kernel.KernelPath, kernel.Version, HyperVInitramfs.InitramfsCandidates(kernel.Version));
                 continue;
             }
-            var (image, error) = context.Initramfs(kernel.InitramfsPath);
+            var (image, error) = context.InitramfsModules(kernel.InitramfsPath);
             if (image is null)
             {
                 yield return RuleOutcome.From("R7.initramfs", error!);

@@ -12,7 +12,7 @@ public sealed class UdfRule : IGuestRule
     {
         foreach (var kernel in context.Kernels)
         {
-            var modules = KernelModules.Load(context.FileSystem, kernel.Version);
+            var modules = context.Modules(kernel.Version);
             bool hasModuleFile = modules is not null && (modules.HasModule("udf")
                 || GuestFiles.List(context.FileSystem, modules.Directory + "/kernel/fs/udf").Any(e => GuestPath.GetFileName(e.Path).StartsWith("udf.ko", StringComparison.Ordinal)));
             bool builtin = modules?.IsBuiltin("udf") ?? false;
@@ -67,7 +67,7 @@ public sealed class KernelVersionRule : IGuestRule
                 yield return RuleOutcome.Pass("R6.numa", DiagnosticCatalog.KernelNeedsNumaOff, $"Kernel {kernel.Version} supports NUMA on Hyper-V.", kernel.KernelPath);
             }
 
-            var modules = KernelModules.Load(context.FileSystem, kernel.Version);
+            var modules = context.Modules(kernel.Version);
             bool hasHyperV = modules is not null && (modules.HasModule("hv_vmbus") || modules.IsBuiltin("hv_vmbus"));
             if (version.IsRhel6WithoutHyperVDrivers && !hasHyperV)
             {

@@ -1,0 +1,38 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+
+namespace Azure.LinuxImage.Engine.Diagnostics;
+
+/// <summary>
+/// Where a step's time goes, phase by phase (Stopwatch), so speed work starts from a measurement:
+/// the command line prints the phases when it ends, and the SDK shows them at detailed verbosity
+/// (-v:d). Costs a Stopwatch per phase; phases are coarse (a whole read, a whole rule set).
+/// </summary>
+public static class StepTimings
+{
+    private static readonly ConcurrentQueue<(string Phase, TimeSpan Elapsed)> Phases = new();
+
+    /// <summary>Times the phase until the returned scope is disposed.</summary>
+    public static Scope Measure(string phase) => new(phase, Stopwatch.GetTimestamp());
+
+    public static T Measure<T>(string phase, Func<T> work)
+    {
+        using var scope = Measure(phase);
+        return work();
+    }
+
+    private static readonly ConcurrentQueue<string> Notes = new();
+
+    /// <summary>A fact that explains a time (how many bytes were cloned rather than copied).</summary>
+    public static void Note(string text) => Notes.Enqueue(text);
+
+    public static IReadOnlyList<string> Noted => [.. Notes];
+
+    /// <summary>Every phase timed so far, in the order they ended.</summary>
+    public static IReadOnlyList<(string Phase, TimeSpan Elapsed)> Completed => [.. Phases];
+
+    public readonly struct Scope(string phase, long started) : IDisposable
+    {
+        public void Dispose() => Phases.Enqueue((phase, Stopwatch.GetElapsedTime(started)));
+    }
+}
