@@ -52,20 +52,25 @@ to_vhd() {
   qemu-img convert -f raw -O vpc -o subformat=dynamic "$1" "$2"
 }
 
-# xfs_fill IMAGE TREE [TAR_OPTIONS...]: TREE copied into the (already made) XFS file system IMAGE
-# with owners, modes and extended attributes (SELinux labels), through a loop mount: mkfs.xfs -p
-# cannot set xattrs. Nothing stays mounted or attached.
-xfs_fill() {
+# loop_fill IMAGE TREE [TAR_OPTIONS...]: TREE copied into the (already made) file system IMAGE with
+# owners, modes and extended attributes (SELinux labels), through a loop mount: mkfs.xfs -p cannot
+# set xattrs, and a tree the kernel wrote is what users bring. Nothing stays mounted or attached.
+loop_fill() {
   local image=$1 tree=$2 mnt
   shift 2
-  mnt=$(mktemp -d /var/tmp/limg-xfs-mnt.XXXXXX)
+  mnt=$(mktemp -d /var/tmp/limg-fill-mnt.XXXXXX)
   mount -o loop "$image" "$mnt"
   if ! tar -C "$tree" --xattrs --xattrs-include='*' --numeric-owner "$@" -cf - . | tar -C "$mnt" --xattrs --xattrs-include='*' --numeric-owner -xpf -; then
     umount "$mnt"; rmdir "$mnt"; return 1
   fi
   umount "$mnt"
   rmdir "$mnt"
-  xfs_repair -n "$image" >/dev/null 2>&1 || { echo "xfs_repair -n: $image is not clean" >&2; return 1; }
+}
+
+# xfs_fill IMAGE TREE [TAR_OPTIONS...]: loop_fill, then xfs_repair -n must find it clean.
+xfs_fill() {
+  loop_fill "$@"
+  xfs_repair -n "$1" >/dev/null 2>&1 || { echo "xfs_repair -n: $1 is not clean" >&2; return 1; }
 }
 
 # lvm_on LOOP_DEVICE COMMAND ARGS...: an lvm command on one loop device only, without

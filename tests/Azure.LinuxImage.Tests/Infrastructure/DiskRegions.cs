@@ -66,6 +66,10 @@ public static class DiskRegions
     public static ExternalTool.Result XfsRepairCheck(string image, Region region) =>
         OnLoop(image, region, device => ExternalTool.Run("xfs_repair", ["-n", device]));
 
+    /// <summary>btrfs check --readonly, data checksums included, on the btrfs file system in the region: exit 0 when it is clean.</summary>
+    public static ExternalTool.Result BtrfsCheck(string image, Region region) =>
+        OnLoop(image, region, device => ExternalTool.Run("btrfs", ["check", "--readonly", "--check-data-csum", device]));
+
     /// <summary>Runs <paramref name="read"/> on a read-only kernel mount of the region (XFS: nouuid, other tests may mount a copy).</summary>
     public static T Mounted<T>(string image, Region region, Func<string, T> read, string options = "ro") => OnLoop(image, region, device =>
     {

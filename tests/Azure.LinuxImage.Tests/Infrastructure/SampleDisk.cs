@@ -82,4 +82,9 @@ public static class SampleDisk
 
     /// <summary>The sample's Debian 12 with XFS root and XFS /boot, bootable from BIOS (scripts/make-xfs-sample-disk.sh).</summary>
     public static string XfsPath => MadeXfs.Value;
+
+    private static readonly Lazy<string> MadeBtrfs = new(() => MakeSamples("make-btrfs-sample-disk.sh", "debian-btrfs.vhd")[0], LazyThreadSafetyMode.ExecutionAndPublication);
+
+    /// <summary>The sample's Debian 12 on a btrfs root (top-level subvolume, /boot inside), bootable from BIOS (scripts/make-btrfs-sample-disk.sh).</summary>
+    public static string BtrfsPath => MadeBtrfs.Value;
 }
