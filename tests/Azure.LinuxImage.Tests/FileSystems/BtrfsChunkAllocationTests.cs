@@ -106,6 +106,37 @@ public sealed partial class BtrfsChunkAllocationTests
     }
 
     [TestMethod]
+    public void Two_instances_on_one_volume_each_see_the_chunks_the_other_allocated()
+    {
+        using var temp = new TempDir("btrfs-chunk-two");
+        string image = BtrfsTestImage.Create(temp, 512, ["-m", "dup"], root => File.WriteAllText(Path.Combine(root, "top"), "top\n"),
+            mounted: m =>
+            {
+                BtrfsTestImage.Btrfs("subvolume", "create", Path.Combine(m, "root"));
+                BtrfsTestImage.Btrfs("subvolume", "create", Path.Combine(m, "home"));
+            });
+        var before = Layout.Read(image);
+        var overlay = new DiskOverlay(FileVolume.OpenRead(image));
+        // As GuestMounts mounts Fedora's / and /home: two instances, each following the other's commits.
+        var top = OpenForWrite(overlay, image, "subvol=root");
+        var home = OpenForWrite(overlay, image, "subvol=home");
+        var topModel = new BtrfsModel(BtrfsTestImage.EngineView(top));
+        var homeModel = new BtrfsModel(BtrfsTestImage.EngineView(home));
+        topModel.CreateFile(top, top.RootNode, string.Empty, "first.bin", BtrfsTestImage.Filled(20 << 20, 5), 0x1A4, 0, 0);
+        // Needs the chunk the other instance allocated, then one more, which must not land on it.
+        homeModel.CreateFile(home, home.RootNode, string.Empty, "second.bin", BtrfsTestImage.Filled(70 << 20, 6), 0x1A4, 1000, 1000);
+        topModel.CreateFile(top, top.RootNode, string.Empty, "third.bin", BtrfsTestImage.Filled(3 << 20, 7), 0x1A4, 0, 0);
+        topModel.AssertEngine(top);
+        homeModel.AssertEngine(home);
+        string written = OverlayCopy.Write(overlay, image, temp);
+        var after = Judge(written, temp);
+        Console.WriteLine($"before: {before}\nafter: {after}");
+        Assert.IsGreaterThanOrEqualTo(before.Chunks.Count + 2, after.Chunks.Count, "new chunks from both instances");
+        topModel.AssertKernel(written, temp, "subvol=root");
+        homeModel.AssertKernel(written, temp, "subvol=home");
+    }
+
+    [TestMethod]
     public void A_device_without_unallocated_space_is_refused_with_nothing_written()
     {
         using var temp = new TempDir("btrfs-chunk-full");
@@ -175,9 +206,9 @@ public sealed partial class BtrfsChunkAllocationTests
         }
     }
 
-    private static BtrfsFileSystem OpenForWrite(DiskOverlay overlay, string image)
+    private static BtrfsFileSystem OpenForWrite(DiskOverlay overlay, string image, string options = "")
     {
-        var fs = BtrfsFileSystem.Open(overlay, image);
+        var fs = BtrfsFileSystem.Open(overlay, image, options);
         fs.Clock = () => Now;
         return fs;
     }

@@ -71,6 +71,10 @@ internal sealed partial class BtrfsTransaction
         var template = Groups.FirstOrDefault(g => (g.Type & kind) != 0 && (g.Type & BtrfsBlockGroup.TypeSystem) == 0)?.Chunk
             ?? throw NoSpace(kindName, what, $"the file system has no {kindName} block group whose profile a new chunk could take");
         ulong type = template.Type;
+        if ((type & BtrfsBlockGroup.TypeData) != 0 && (type & BtrfsBlockGroup.TypeMetadata) != 0)
+        {
+            throw NoSpace(kindName, what, "it mixes data and metadata in its block groups (mkfs.btrfs --mixed), whose chunks the SDK does not allocate");
+        }
         if ((type & ProfileMask & ~ProfileDup) != 0)
         {
             throw NoSpace(kindName, what, $"its {kindName} profile 0x{type & ProfileMask:x} is neither single nor DUP");
@@ -80,10 +84,9 @@ internal sealed partial class BtrfsTransaction
         // init_alloc_chunk_ctl_policy_regular: data stripes up to 1 GiB, metadata 256 MiB (1 GiB past
         // 50 GiB), and no chunk larger than a tenth of the writable space.
         ulong total = superblock.TotalBytes;
-        ulong maxStripe = (type & BtrfsBlockGroup.TypeData) != 0 && (type & BtrfsBlockGroup.TypeMetadata) == 0
-            ? 1UL << 30
-            : total > (50UL << 30) ? 1UL << 30 : 256UL << 20;
-        ulong maxChunk = Math.Min(total / 10, (type & BtrfsBlockGroup.TypeMetadata) != 0 ? maxStripe : 10UL << 30);
+        bool data = kind == BtrfsBlockGroup.TypeData;
+        ulong maxStripe = data || total > (50UL << 30) ? 1UL << 30 : 256UL << 20;
+        ulong maxChunk = Math.Min(total / 10, data ? 10UL << 30 : maxStripe);
 
         // gather_device_info / find_free_dev_extent: the first hole that holds every copy of the
         // largest stripe, else the largest hole, whose size then bounds the stripe.
@@ -96,7 +99,7 @@ internal sealed partial class BtrfsTransaction
         }
         stripe = Math.Min(stripe, 1UL << 30) / StripeLength * StripeLength;
         // Data may spread over several chunks; a tree block must fit whole.
-        ulong smallest = kind == BtrfsBlockGroup.TypeData ? StripeLength : Math.Max(StripeLength, need);
+        ulong smallest = data ? StripeLength : Math.Max(StripeLength, need);
         if (stripe < smallest)
         {
             throw NoSpace(kindName, what, $"the device has {maxAvail} unallocated bytes in its largest hole, too few for a new {kindName} chunk of {copies} cop{(copies == 1 ? "y" : "ies")}");
