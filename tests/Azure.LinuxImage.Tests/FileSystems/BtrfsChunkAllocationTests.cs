@@ -106,6 +106,41 @@ public sealed partial class BtrfsChunkAllocationTests
     }
 
     [TestMethod]
+    [DataRow("-m single")]
+    [DataRow("-m dup -d dup")]
+    public void New_chunks_have_the_logical_address_size_and_profile_the_kernel_gives_them(string mkfs)
+    {
+        using var temp = new TempDir("btrfs-chunk-kernel");
+        string image = BtrfsTestImage.Create(temp, 512, mkfs.Split(' '));
+        var before = Layout.Read(image);
+        var content = BtrfsTestImage.Filled((int)before.Free(BtrfsBlockGroupKind.Data) + (20 << 20), 9);
+
+        string byKernel = temp[$"kernel-{Guid.NewGuid():N}.img"];
+        File.Copy(image, byKernel);
+        BtrfsTestImage.WithMount(byKernel, "loop", temp, m => File.WriteAllBytes(Path.Combine(m, "big.bin"), content));
+        var overlay = new DiskOverlay(FileVolume.OpenRead(image));
+        var fs = OpenForWrite(overlay, image);
+        fs.CreateFile(fs.RootNode, "big.bin", content, 0x1A4, 0, 0);
+        string byEngine = OverlayCopy.Write(overlay, image, temp);
+        Judge(byEngine, temp);
+
+        var kernelChunks = Layout.Read(byKernel).Chunks.Where(c => !before.Chunks.Any(b => b.Logical == c.Logical)).ToList();
+        var engineChunks = Layout.Read(byEngine).Chunks.Where(c => !before.Chunks.Any(b => b.Logical == c.Logical)).ToList();
+        Console.WriteLine($"kernel: {string.Join("; ", kernelChunks)}\nengine: {string.Join("; ", engineChunks)}");
+        Assert.IsNotEmpty(kernelChunks);
+        Assert.IsNotEmpty(engineChunks);
+        // The first new chunk (the kernel spreads later writes over chunks it allocates ahead). Where
+        // the kernel's copies cross no superblock copy, they lie where the engine's do; the engine
+        // steps over the one at 64 MiB, which the kernel only leaves out of the block group.
+        var (k, e) = (kernelChunks[0], engineChunks[0]);
+        Assert.AreEqual((k.Logical, k.Length, k.Kind, k.Profile), (e.Logical, e.Length, e.Kind, e.Profile), $"kernel {k}, engine {e}");
+        if (k.Stripes.All(s => s >= (64UL << 20) + (64 << 10) || s + k.Length <= 64UL << 20))
+        {
+            CollectionAssert.AreEqual(k.Stripes, e.Stripes, $"kernel {k}, engine {e}");
+        }
+    }
+
+    [TestMethod]
     public void Two_instances_on_one_volume_each_see_the_chunks_the_other_allocated()
     {
         using var temp = new TempDir("btrfs-chunk-two");

@@ -39,9 +39,6 @@ internal sealed partial class BtrfsTransaction
         public bool Inserted { get; set; }
     }
 
-    /// <summary>Chunks this transaction allocated, for <see cref="BtrfsFileSystem"/> to learn after the commit.</summary>
-    public IEnumerable<(ulong Logical, byte[] Item)> NewChunkItems => newChunks.Select(c => (c.Chunk.Logical, c.Item));
-
     /// <summary>The chunk that maps a logical range: one this transaction allocated, or one the volume has.</summary>
     private BtrfsChunk FindChunk(ulong logical, ulong length, out ulong offsetInChunk)
     {
