@@ -3,9 +3,9 @@ using System.Buffers.Binary;
 namespace Azure.LinuxImage.Engine.FileSystems.Btrfs;
 
 /// <summary>
-/// The commit: the extent tree's items for the tree blocks the transaction created and freed, the
-/// block groups' used bytes, the free space tree (or the v1 space cache invalidated), the root
-/// items; each of these changes copies more blocks, so they repeat until a round changes nothing.
+/// The commit: the items of the chunks the transaction allocated, the extent tree's items for the
+/// tree blocks it created and freed, the block groups' used bytes, the free space tree (or the v1
+/// space cache invalidated), the root items; each of these changes copies more blocks, so they repeat until a round changes nothing.
 /// Then every new block and the new data go to the volume, and last the superblock and its mirrors.
 /// </summary>
 internal sealed partial class BtrfsTransaction
