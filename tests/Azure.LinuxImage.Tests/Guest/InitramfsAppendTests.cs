@@ -82,6 +82,76 @@ public sealed class InitramfsAppendTests
         Assert.IsEmpty(HyperVInitramfs.MissingDrivers(image, KernelModules.Load(fs, kernel), HyperVInitramfs.PatchedDrivers));
     }
 
+    /// <summary>
+    /// The cut found while listing (the system's zlib stopping at each deflate block; zstd fed block
+    /// by block, natively or managed) gives the very bytes the separate second pass gave, including
+    /// when more output follows the trailer than the listing keeps (5 MiB of zero padding).
+    /// </summary>
+    [TestMethod]
+    [DataRow("gzip -9 -n", false)]
+    [DataRow("gzip -6 -n", true)]
+    [DataRow("zstd -q -3 -c", false)]
+    [DataRow("zstd -q -19 -c", true)]
+    public void The_one_pass_cut_equals_a_second_pass_with_and_without_the_system_libraries(string compressor, bool padded)
+    {
+        using var tmp = new TempDir("append-onepass");
+        const string kernel = GuestFixtures.DebianKernel;
+        string padding = padded ? "head -c 5242880 /dev/zero >> main.cpio" : "true";
+        Sh($"""
+            mkdir -p main/usr/lib/modules/{kernel}/kernel/drivers/ata main/conf main/usr/bin
+            echo ata > main/usr/lib/modules/{kernel}/kernel/drivers/ata/ata_piix.ko
+            printf 'kernel/drivers/ata/ata_piix.ko:\n' > main/usr/lib/modules/{kernel}/modules.dep
+            printf '# modules\n' > main/conf/modules
+            for i in 1 2 3; do head -c 900000 /dev/urandom | base64 > main/usr/bin/tool$i; done
+            head -c 1200000 /dev/urandom > main/usr/bin/random
+            seq 1 400000 > main/usr/bin/numbers
+            (cd main && find . | sort | cpio -o -H newc --quiet) > main.cpio
+            {padding}
+            {compressor} < main.cpio > initrd.img
+            """, tmp.Path);
+        byte[] original = File.ReadAllBytes(tmp["initrd.img"]);
+        string path = $"/boot/initrd.img-{kernel}";
+
+        byte[] Patch(bool native)
+        {
+            bool before = NativeCompression.Disabled;
+            NativeCompression.Disabled = !native;
+            try
+            {
+                var fs = GuestFixtures.Debian12();
+                fs.AddBytes(path, original);
+                string? log = HyperVInitramfs.AppendDrivers(fs, path, KernelModules.Load(fs, kernel)!, InitramfsGenerator.InitramfsTools, HyperVInitramfs.PatchedDrivers);
+                StringAssert.Contains(log, "re-encoded");
+                return fs.ReadFile(path);
+            }
+            finally
+            {
+                NativeCompression.Disabled = before;
+            }
+        }
+
+        byte[] withLibraries = Patch(native: true);
+        byte[] managed = Patch(native: false);
+        CollectionAssert.AreEqual(managed, withLibraries, "the system libraries' one pass and the managed path differ");
+
+        // The appender on its own, with no cut from the listing: the separate second pass.
+        var last = InitramfsReader.Read(original).Segments[^1];
+        // Past the kept output, gzip's cut is left to the scanner; zstd's block is known, its tail decoded again.
+        Assert.IsTrue(last.ZstdCut is not null || (last.DeflateCut is not null) != padded, "the listing found no cut");
+        byte[] archive = CpioNewc.Write([new CpioEntry("etc/added", CpioEntry.RegularType | 0x1A4, 0, 0, 1, "added\n"u8.ToArray())], 0x7A000000);
+        byte[]? fromCut = InitramfsAppender.TryAppend(original, last, archive, out _);
+        byte[]? secondPass = InitramfsAppender.TryAppend(original, last with { DeflateCut = null, ZstdCut = null }, archive, out _);
+        Assert.IsNotNull(fromCut);
+        CollectionAssert.AreEqual(secondPass, fromCut, "the listing's cut and a second pass differ");
+
+        File.WriteAllBytes(tmp["patched.img"], withLibraries);
+        Sh($"{compressor.Split(' ')[0]} -t patched.img", tmp.Path);
+        string listing = ExternalTool.Run("lsinitramfs", [tmp["patched.img"]]).StdOut;
+        StringAssert.Contains(listing, $"usr/lib/modules/{kernel}/kernel/drivers/scsi/hv_storvsc.ko");
+        StringAssert.Contains(listing, "usr/bin/numbers");
+        Sh("unmkinitramfs patched.img out && cmp out/usr/bin/random main/usr/bin/random", tmp.Path);
+    }
+
     [TestMethod]
     public void A_damaged_gzip_stream_is_refused_not_patched()
     {

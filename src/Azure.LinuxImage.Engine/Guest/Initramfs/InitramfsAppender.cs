@@ -17,7 +17,7 @@ namespace Azure.LinuxImage.Engine.Guest.Initramfs;
 internal static class InitramfsAppender
 {
     /// <summary>The most output re-encoded from the old stream; a block larger than this falls back to recompressing.</summary>
-    private const int MaxTail = 64 << 20;
+    internal const int MaxTail = 64 << 20;
 
     /// <param name="original">The whole initramfs file.</param>
     /// <param name="last">Its last segment.</param>
@@ -70,7 +70,8 @@ internal static class InitramfsAppender
         int start = (int)last.Offset;
         int end = start + (int)last.Length;
         int deflateStart = InitramfsReader.GzipHeaderLength(original, start);
-        var cut = DeflateBlockScanner.Scan(original, deflateStart, end, last.LastTrailerOffset, MaxTail);
+        // The listing pass found the cut when the system's zlib decoded it; otherwise scan again.
+        var cut = last.DeflateCut ?? Diagnostics.StepTimings.Measure("patch: initramfs deflate scan to the cut", () => DeflateBlockScanner.Scan(original, deflateStart, end, last.LastTrailerOffset, MaxTail));
         if (cut is null)
         {
             return null;
@@ -138,74 +139,11 @@ internal static class InitramfsAppender
         return ~c;
     }
 
-    private sealed record ZstdBlock(int HeaderOffset, int End, bool Last);
-
-    private sealed record ZstdFrame(int Start, int FirstBlock, int End, bool Checksum, int FcsOffset, int FcsSize, bool Skippable, List<ZstdBlock> Blocks);
-
-    private static List<ZstdFrame> ParseFrames(byte[] data, int start, int end)
-    {
-        var frames = new List<ZstdFrame>();
-        int p = start;
-        while (p + 4 <= end)
-        {
-            uint magic = BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(p));
-            if ((magic & 0xFFFFFFF0) == 0x184D2A50)
-            {
-                int size = (int)BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(p + 4));
-                frames.Add(new ZstdFrame(p, p, p + 8 + size, false, 0, 0, true, []));
-                p += 8 + size;
-                continue;
-            }
-            if (magic != 0xFD2FB528)
-            {
-                break;
-            }
-            int q = p + 4;
-            byte descriptor = data[q++];
-            int fcsFlag = descriptor >> 6;
-            bool singleSegment = (descriptor & 0x20) != 0;
-            bool checksum = (descriptor & 0x04) != 0;
-            int dictIdSize = (descriptor & 3) switch { 0 => 0, 1 => 1, 2 => 2, _ => 4 };
-            int fcsSize = fcsFlag switch { 0 => singleSegment ? 1 : 0, 1 => 2, 2 => 4, _ => 8 };
-            q += (singleSegment ? 0 : 1) + dictIdSize;
-            int fcsOffset = q;
-            q += fcsSize;
-            int firstBlock = q;
-            var blocks = new List<ZstdBlock>();
-            while (true)
-            {
-                if (q + 3 > end || blocks.Count > 1 << 24)
-                {
-                    throw new InvalidDataException("zstd frame truncated");
-                }
-                int header = data[q] | (data[q + 1] << 8) | (data[q + 2] << 16);
-                bool lastBlock = (header & 1) != 0;
-                int type = (header >> 1) & 3;
-                int size = header >> 3;
-                int blockEnd = q + 3 + (type == 1 ? 1 : size);
-                if (blockEnd > end)
-                {
-                    throw new InvalidDataException("zstd block runs past the end");
-                }
-                blocks.Add(new ZstdBlock(q, blockEnd, lastBlock));
-                q = blockEnd;
-                if (lastBlock)
-                {
-                    break;
-                }
-            }
-            int frameEnd = q + (checksum ? 4 : 0);
-            frames.Add(new ZstdFrame(p, firstBlock, frameEnd, checksum, fcsOffset, fcsSize, false, blocks));
-            p = frameEnd;
-        }
-        return frames;
-    }
-
     private static byte[]? AppendZstd(byte[] original, InitramfsSegment last, byte[] archive)
     {
         int start = (int)last.Offset;
         int end = start + (int)last.Length;
-        var frames = ParseFrames(original, start, end);
+        var frames = ZstdSegmentStream.ParseFrames(original, start, end);
         // Only the last frame is cut; the trailer must be in it (zstd writes one frame per stream).
         int lastFrameIndex = frames.FindLastIndex(f => !f.Skippable);
         if (lastFrameIndex < 0 || frames.Skip(lastFrameIndex + 1).Any(f => !f.Skippable))
@@ -214,39 +152,24 @@ internal static class InitramfsAppender
         }
         var frame = frames[lastFrameIndex];
 
-        // Decode block by block: the stream decoder outputs a block as soon as all of its bytes
-        // are in, so feeding up to each block start gives the output offset there.
+        // The listing pass found the cut and kept the output after it; decode again only when it
+        // could not (a segment read another way, or more output after the trailer than it keeps).
+        long trailer = last.LastTrailerOffset;
         var decoding = Diagnostics.StepTimings.Measure("patch: initramfs zstd decode to the cut");
-        using var decoder = new ZstdBlockDecoder(original, start, last.LastTrailerOffset);
-        decoder.FeedTo(frame.FirstBlock);
-        decoder.StartHashing();
-        long plainAtFrame = decoder.Plain;
-        int cutBlock = -1;
-        long cutPlain = 0;
-        ulong cutHash = 0;
-        for (int i = 0; i < frame.Blocks.Count; i++)
+        var cut = last.ZstdCut ?? DecodeCut(original, start, end, trailer, -1);
+        if (cut is { Tail: null } && trailer - cut.Plain <= MaxTail)
         {
-            decoder.FeedTo(frame.Blocks[i].HeaderOffset);
-            if (decoder.Plain > last.LastTrailerOffset)
-            {
-                break;
-            }
-            cutBlock = i;
-            cutPlain = decoder.Plain;
-            cutHash = decoder.Hash;
-            decoder.KeepFrom(cutPlain);
-            if (decoder.Kept > MaxTail)
-            {
-                return null;
-            }
+            cut = DecodeCut(original, start, end, trailer, cut.Plain);
         }
-        decoder.FeedTo(frame.Blocks[^1].End);
-        long plain = decoder.Plain;
-        byte[] tail = decoder.KeptBytes();
-        if (cutBlock < 0 || plain < last.LastTrailerOffset)
+        if (cut?.Tail is not { } tail || tail.Length > MaxTail || cut.FrameStart != frame.Start
+            || cut.Block >= frame.Blocks.Count || frame.Blocks[cut.Block].HeaderOffset != cut.HeaderOffset)
         {
             return null;
         }
+        int cutBlock = cut.Block;
+        long cutPlain = cut.Plain;
+        ulong cutHash = cut.Hash;
+        long plainAtFrame = cut.PlainAtFrame;
 
         decoding.Dispose();
         using var encoding = Diagnostics.StepTimings.Measure("patch: initramfs zstd encode of the tail");
@@ -314,78 +237,11 @@ internal static class InitramfsAppender
         }
     }
 
-    /// <summary>zstd's stream decoder fed up to chosen input offsets, hashing (XXH64, as a frame's checksum) and keeping output.</summary>
-    private sealed unsafe class ZstdBlockDecoder : IDisposable
+    /// <summary>A second pass over the segment for its cut; keeps exactly the tail when <paramref name="keepFrom"/> is known.</summary>
+    private static ZstdCut? DecodeCut(byte[] original, int start, int end, long trailer, long keepFrom)
     {
-        private readonly byte[] input;
-        private readonly long keepBefore;
-        private readonly byte[] buffer = new byte[1 << 20];
-        private readonly ZstdSharp.Unsafe.ZSTD_DCtx_s* context = ZstdSharp.Unsafe.Methods.ZSTD_createDCtx();
-        private readonly ArrayBufferWriter<byte> kept = new();
-        private XxHash64? hash;
-        private nuint position;
-        private long keepFrom = -1;
-
-        public ZstdBlockDecoder(byte[] input, int start, long keepBefore)
-        {
-            this.input = input;
-            this.keepBefore = keepBefore;
-            position = (nuint)start;
-        }
-
-        public long Plain { get; private set; }
-
-        public ulong Hash => hash?.GetCurrentHashAsUInt64() ?? 0;
-
-        public int Kept => kept.WrittenCount;
-
-        public void StartHashing() => hash = new XxHash64();
-
-        public void KeepFrom(long plainOffset)
-        {
-            keepFrom = plainOffset;
-            kept.Clear();
-        }
-
-        public byte[] KeptBytes() => kept.WrittenSpan.ToArray();
-
-        public void FeedTo(int limit)
-        {
-            while (true)
-            {
-                nuint produced = 0;
-                nuint before = position;
-                nuint at = position;
-                nuint result;
-                fixed (byte* src = input)
-                fixed (byte* dst = buffer)
-                {
-                    result = ZstdSharp.Unsafe.Methods.ZSTD_decompressStream_simpleArgs(context, dst, (nuint)buffer.Length, &produced, src, (nuint)limit, &at);
-                }
-                position = at;
-                if (ZstdSharp.Unsafe.Methods.ZSTD_isError(result))
-                {
-                    throw new InvalidDataException("zstd data is damaged");
-                }
-                var fresh = buffer.AsSpan(0, (int)produced);
-                hash?.Append(fresh);
-                if (keepFrom >= 0)
-                {
-                    long from = Math.Max(keepFrom, Plain);
-                    long to = Math.Min(keepBefore, Plain + fresh.Length);
-                    if (from < to)
-                    {
-                        kept.Write(fresh.Slice((int)(from - Plain), (int)(to - from)));
-                    }
-                }
-                Plain += fresh.Length;
-                if (produced < (nuint)buffer.Length && (position == (nuint)limit || position == before))
-                {
-                    return;
-                }
-            }
-        }
-
-        public void Dispose() => ZstdSharp.Unsafe.Methods.ZSTD_freeDCtx(context);
+        using var stream = new ZstdSegmentStream(original, start, end, keepFrom, keepFrom < 0 ? -1 : trailer);
+        stream.CopyTo(Stream.Null);
+        return stream.CutBefore(trailer);
     }
 }

@@ -18,6 +18,12 @@ public sealed record InitramfsSegment(long Offset, long Length, InitramfsCompres
 {
     /// <summary>Where, in the segment's cpio bytes (decompressed when it is compressed), the last archive's trailer member starts.</summary>
     internal long LastTrailerOffset { get; init; }
+
+    /// <summary>Where a gzip segment's deflate stream can be cut before that trailer, found while listing it (null: not known, scan again).</summary>
+    internal DeflateCut? DeflateCut { get; init; }
+
+    /// <summary>Where a zstd segment's last frame can be cut before that trailer, found while listing it.</summary>
+    internal ZstdCut? ZstdCut { get; init; }
 }
 
 /// <summary>
@@ -79,6 +85,7 @@ public static class InitramfsReader
             int before = entries.Count;
             int length;
             long trailer;
+            object? cut = null;
             if (compression == InitramfsCompression.None)
             {
                 if (!CpioNewc.StartsWithMagic(rest))
@@ -91,9 +98,14 @@ public static class InitramfsReader
             else
             {
                 // The archive is parsed as it is decompressed: the expanded initramfs is never held whole.
-                (length, trailer) = ReadCompressed(compression, data, offset, entries, keepData);
+                (length, trailer, cut) = ReadCompressed(compression, data, offset, entries, keepData);
             }
-            segments.Add(new InitramfsSegment(offset, length, compression, entries.Count - before) { LastTrailerOffset = trailer });
+            segments.Add(new InitramfsSegment(offset, length, compression, entries.Count - before)
+            {
+                LastTrailerOffset = trailer,
+                DeflateCut = cut as DeflateCut,
+                ZstdCut = cut as ZstdCut,
+            });
             offset += length;
         }
         if (segments.Count == 0)
@@ -115,14 +127,33 @@ public static class InitramfsReader
         return trailer;
     }
 
-    /// <summary>The segment's compressed length and where, in its output, the last archive's trailer starts.</summary>
-    private static (int Length, long Trailer) ReadCompressed(InitramfsCompression compression, byte[] data, int offset, List<CpioEntry> entries, Func<string, bool>? keepData)
+    /// <summary>
+    /// The segment's compressed length, where in its output the last archive's trailer starts, and
+    /// (gzip, zstd) where its stream can be cut before that trailer, found in the same pass.
+    /// </summary>
+    private static (int Length, long Trailer, object? Cut) ReadCompressed(InitramfsCompression compression, byte[] data, int offset, List<CpioEntry> entries, Func<string, bool>? keepData)
     {
         switch (compression)
         {
             case InitramfsCompression.Gzip:
             {
                 int p = GzipHeaderLength(data, offset);
+                using (var blocks = ZlibBlockStream.TryOpen(data, p, data.Length))
+                {
+                    if (blocks is not null)
+                    {
+                        long found = ReadArchives(blocks, entries, keepData);
+                        blocks.CopyTo(Stream.Null);
+                        int end = blocks.EndByte;
+                        if (end + 8 > data.Length
+                            || BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(end)) != blocks.Crc
+                            || BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(end + 4)) != (uint)blocks.Plain)
+                        {
+                            throw new InvalidDataException("gzip member's trailer does not match its data (truncated?)");
+                        }
+                        return (end + 8 - offset, found, blocks.CutBefore(found, InitramfsAppender.MaxTail));
+                    }
+                }
                 using var inflate = new DeflateStream(new MemoryStream(data, p, data.Length - p, writable: false), CompressionMode.Decompress);
                 var hashed = new Crc32Stream(inflate);
                 long trailer = ReadArchives(hashed, entries, keepData);
@@ -137,18 +168,20 @@ public static class InitramfsReader
                 {
                     throw new InvalidDataException("gzip member has no matching trailer (truncated?)");
                 }
-                return (p + at + 8 - offset, trailer);
+                return (p + at + 8 - offset, trailer, null);
             }
             case InitramfsCompression.Zstd:
             {
                 int end = ZstdSegmentEnd(data, offset);
-                using var stream = new ZstdSharp.DecompressionStream(new MemoryStream(data, offset, end - offset, writable: false));
-                return (end - offset, ReadArchives(stream, entries, keepData));
+                using var stream = new ZstdSegmentStream(data, offset, end);
+                long trailer = ReadArchives(stream, entries, keepData);
+                stream.CopyTo(Stream.Null);
+                return (end - offset, trailer, stream.CutBefore(trailer));
             }
             default:
             {
                 using var stream = OpenSegment(compression, data, offset, out int length);
-                return (length, ReadArchives(stream, entries, keepData));
+                return (length, ReadArchives(stream, entries, keepData), null);
             }
         }
     }
