@@ -28,6 +28,11 @@ public sealed partial class BtrfsFileSystem
         {
             throw XattrRefused(node, name, "only the user., trusted. and security. namespaces are written, with names of at most 255 bytes");
         }
+        if (value is null && !ReadXattrs(node).ContainsKey(name))
+        {
+            // Nothing to remove: an empty transaction would still commit a new generation.
+            return;
+        }
         Change(t =>
         {
             var key = new BtrfsKey(inode, BtrfsItem.XattrItem, NameHash(nameBytes));

@@ -34,9 +34,9 @@ public sealed partial class XfsFileSystem
         var target = Writable();
         var (flags, shortName) = SplitAttrName(name) ?? throw XattrRefused(node, name, "only the user., trusted. and security. namespaces are written");
         var sb = Superblock;
-        if (!sb.IsV5 && ((sb.VersionNumber & VersionAttrBit) == 0 || (sb.VersionNumber & XfsSuperblock.VersionMoreBits) == 0 || (sb.Features2 & Features2Attr2) == 0))
+        if (!sb.IsV5 && ((sb.VersionNumber & XfsSuperblock.VersionMoreBits) == 0 || (sb.Features2 & Features2Attr2) == 0))
         {
-            throw XattrRefused(node, name, "the v4 file system lacks the attr and attr2 features, whose fixed fork offsets this engine does not lay out");
+            throw XattrRefused(node, name, "the v4 file system lacks the attr2 feature, whose fixed fork offsets this engine does not lay out");
         }
         var inode = ReadInode(node);
         var entries = new List<(byte Flags, byte[] Name, byte[] Value)>();
@@ -113,6 +113,11 @@ public sealed partial class XfsFileSystem
         SetAttrExtentCount(raw, inode);
         Stamp(raw, inode, modify: false);
         var tx = new XfsTransaction(this);
+        if (!sb.IsV5 && entries.Count > 0 && (sb.VersionNumber & VersionAttrBit) == 0)
+        {
+            // mkfs.xfs leaves ATTRBIT off with attr2; the kernel turns it on with the first attribute (xfs_add_attr), in the primary superblock only.
+            tx.AddVersionBits = VersionAttrBit;
+        }
         tx.Inode(node, raw);
         tx.Commit(target);
     }
