@@ -50,7 +50,10 @@ public sealed class RhelLayoutBuildTests
         }
 
         // Every node the patch created carries its parent's SELinux label, as the guest's kernel would give it.
-        string source = SampleDisk.Rhel(disk);
+        // The sample is a dynamic VHD; the tools read regions of a raw copy.
+        using var sourceCopy = new TempDir("rhel-source");
+        string source = sourceCopy["disk.raw"];
+        ExternalTool.RunChecked("qemu-img", "convert", "-f", "vpc", "-O", "raw", SampleDisk.Rhel(disk), source);
         var created = AssertCreatedNodesInheritLabels(source, DiskRegions.LogicalVolume(source, DiskRegions.Partition(source, 2), vg, "root"), image, root);
         CollectionAssert.Contains(created, "etc/dracut.conf.d/90-azure-hyperv.conf", "the sample makes the patch create a file");
         AssertCreatedNodesInheritLabels(source, DiskRegions.Partition(source, 1), image, bootPartition);
