@@ -113,9 +113,9 @@ public sealed partial class XfsFileSystem
         SetAttrExtentCount(raw, inode);
         Stamp(raw, inode, modify: false);
         var tx = new XfsTransaction(this);
-        if (!sb.IsV5 && entries.Count > 0 && (sb.VersionNumber & VersionAttrBit) == 0)
+        if (entries.Count > 0 && (sb.VersionNumber & VersionAttrBit) == 0)
         {
-            // mkfs.xfs leaves ATTRBIT off with attr2; the kernel turns it on with the first attribute (xfs_add_attr), in the primary superblock only.
+            // mkfs.xfs leaves ATTRBIT off (v5 and v4 with attr2); the kernel turns it on with the first attribute (xfs_add_attr), in the primary superblock only.
             tx.AddVersionBits = VersionAttrBit;
         }
         tx.Inode(node, raw);
