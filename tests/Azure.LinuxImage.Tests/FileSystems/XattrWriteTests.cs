@@ -122,6 +122,53 @@ public sealed class XattrWriteTests
         AssertKernel(written, "ro,loop", expected);
     }
 
+    /// <summary>Two names whose crc32c hashes collide share one XATTR_ITEM, entry after entry; removing one leaves the other in it.</summary>
+    [TestMethod]
+    public void Btrfs_colliding_attribute_names_share_one_item_as_btrfs_packs_them()
+    {
+        var seen = new Dictionary<ulong, string>();
+        (string A, string B) pair = ("", "");
+        // A birthday search over 32-bit hashes: random names collide within a few hundred thousand
+        // (counted names would not: a CRC tells apart inputs that differ in a short burst).
+        var random = new Random(1);
+        for (int i = 0; i < 2_000_000 && pair.A.Length == 0; i++)
+        {
+            string name = "user." + string.Concat(Enumerable.Range(0, 10).Select(_ => (char)('a' + random.Next(26))));
+            ulong hash = BtrfsFileSystem.NameHash(Encoding.ASCII.GetBytes(name));
+            if (seen.TryGetValue(hash, out var other))
+            {
+                pair = (other, name);
+            }
+            seen[hash] = name;
+        }
+        Assert.AreNotEqual("", pair.A, "no crc32c collision found");
+        Console.WriteLine($"colliding names: {pair.A} {pair.B}");
+        using var temp = new TempDir("xattr-btrfs-collide");
+        string image = BtrfsTestImage.Create(temp, 256, []);
+        using var volume = FileVolume.OpenRead(image);
+        var overlay = new DiskOverlay(volume);
+        var fs = BtrfsFileSystem.Open(overlay, image, "");
+        ulong file = fs.CreateFile(Resolve(fs, "/etc"), "collide.conf", "x"u8, 0x1A4, 0, 0);
+        fs.SetXattr(file, pair.A, "first"u8);
+        fs.SetXattr(file, pair.B, "second"u8);
+        fs.SetXattr(file, Selinux, EtcLabel);
+        string both = OverlayCopy.Write(overlay, image, temp);
+        BtrfsWriteTests.Check(both);
+        var expected = new SortedDictionary<string, Dictionary<string, byte[]>>(StringComparer.Ordinal)
+        {
+            ["/etc/collide.conf"] = new() { [pair.A] = "first"u8.ToArray(), [pair.B] = "second"u8.ToArray(), [Selinux] = EtcLabel },
+        };
+        AssertKernel(both, "ro,loop", expected);
+        string tree = ExternalTool.RunChecked("btrfs", "inspect-internal", "dump-tree", "-t", "fs", both).StdOut;
+        Assert.AreEqual(2, tree.Split('\n').Count(l => l.Contains($"key ({file} XATTR_ITEM", StringComparison.Ordinal)), "one item for the colliding pair, one for the label");
+
+        fs.RemoveXattr(file, pair.A);
+        string one = OverlayCopy.Write(overlay, image, temp);
+        BtrfsWriteTests.Check(one);
+        expected["/etc/collide.conf"].Remove(pair.A);
+        AssertKernel(one, "ro,loop", expected);
+    }
+
     [TestMethod]
     public void Fat_refuses_extended_attributes()
     {
