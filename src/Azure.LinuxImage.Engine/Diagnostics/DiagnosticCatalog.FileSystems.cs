@@ -57,6 +57,9 @@ public static partial class DiagnosticCatalog
     public static readonly DiagnosticDescriptor GuestSymlinkLoop = Define("LIMG0322", DiagnosticSeverity.Error, "R16",
         "Too many symbolic links", "Resolving the guest path '{1}' in '{0}' followed more than 40 symbolic links (a loop).");
 
+    public static readonly DiagnosticDescriptor XattrNotStored = Define("LIMG0332", DiagnosticSeverity.Error, "R16",
+        "Extended attribute not stored", "The {1} file system in '{0}' cannot store the extended attribute '{2}' of node {3}: {4}; nothing was written.");
+
     public static readonly DiagnosticDescriptor XfsDamaged = Define("LIMG0340", DiagnosticSeverity.Error, "R16",
         "XFS file system damaged", "The XFS file system in '{0}' is damaged: {1}. Run xfs_repair on the image; nothing was written.");
 

@@ -72,6 +72,16 @@ public interface IFileSystem
     void Rename(ulong fromDirectory, string fromName, ulong toDirectory, string toName);
 
     void SetMode(ulong node, int permissions);
+
+    /// <summary>
+    /// Adds or replaces one extended attribute, named with its namespace (<c>security.selinux</c>,
+    /// <c>user.x</c>, <c>trusted.x</c>), and changes the node's ctime. What the file system cannot
+    /// store there is refused with LIMG0332 and nothing written.
+    /// </summary>
+    void SetXattr(ulong node, string name, ReadOnlySpan<byte> value);
+
+    /// <summary>Removes one extended attribute; an absent one is no change. Refused as <see cref="SetXattr"/> is.</summary>
+    void RemoveXattr(ulong node, string name);
 }
 
 /// <summary>

@@ -196,7 +196,8 @@ public sealed partial class GuestMounts
         }
         try
         {
-            r.Parent.Fs.CreateFile(r.Parent.Inode, r.Name, content, mode ?? 0x1A4, 0, 0);
+            ulong created = r.Parent.Fs.CreateFile(r.Parent.Inode, r.Name, content, mode ?? 0x1A4, 0, 0);
+            InheritedLabel.Apply(r.Parent.Fs, r.Parent.Inode, created);
         }
         catch (LinuxImageException e)
         {
@@ -211,7 +212,7 @@ public sealed partial class GuestMounts
         {
             throw new IOException($"{path} exists.");
         }
-        At(r.Path, () => r.Parent.Fs.CreateDirectory(r.Parent.Inode, r.Name, mode, 0, 0));
+        At(r.Path, () => InheritedLabel.Apply(r.Parent.Fs, r.Parent.Inode, r.Parent.Fs.CreateDirectory(r.Parent.Inode, r.Name, mode, 0, 0)));
     }
 
     public void CreateSymlink(string path, string target)
@@ -221,7 +222,7 @@ public sealed partial class GuestMounts
         {
             throw new IOException($"{path} exists.");
         }
-        At(r.Path, () => r.Parent.Fs.CreateSymlink(r.Parent.Inode, r.Name, target, 0, 0));
+        At(r.Path, () => InheritedLabel.Apply(r.Parent.Fs, r.Parent.Inode, r.Parent.Fs.CreateSymlink(r.Parent.Inode, r.Name, target, 0, 0)));
     }
 
     public void Delete(string path)

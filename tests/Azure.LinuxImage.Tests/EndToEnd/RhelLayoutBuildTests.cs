@@ -49,6 +49,15 @@ public sealed class RhelLayoutBuildTests
             Assert.AreEqual(0, repair.ExitCode, repair.All);
         }
 
+        // Every node the patch created carries its parent's SELinux label, as the guest's kernel would give it.
+        // The sample is a dynamic VHD; the tools read regions of a raw copy.
+        using var sourceCopy = new TempDir("rhel-source");
+        string source = sourceCopy["disk.raw"];
+        ExternalTool.RunChecked("qemu-img", "convert", "-f", "vpc", "-O", "raw", SampleDisk.Rhel(disk), source);
+        var created = AssertCreatedNodesInheritLabels(source, DiskRegions.LogicalVolume(source, DiskRegions.Partition(source, 2), vg, "root"), image, root);
+        CollectionAssert.Contains(created, "etc/dracut.conf.d/90-azure-hyperv.conf", "the sample makes the patch create a file");
+        AssertCreatedNodesInheritLabels(source, DiskRegions.Partition(source, 1), image, bootPartition);
+
         DiskRegions.Mounted(image, root, mnt =>
         {
             string Read(string path) => File.ReadAllText(mnt + path);
@@ -111,5 +120,32 @@ public sealed class RhelLayoutBuildTests
             }
             return 0;
         });
+    }
+
+    /// <summary>
+    /// The paths (relative, without a leading slash) in the output's file system that the source's
+    /// does not hold, each asserted to carry a security.selinux equal to its parent directory's, read
+    /// by getfattr on read-only kernel mounts.
+    /// </summary>
+    private static List<string> AssertCreatedNodesInheritLabels(string source, DiskRegions.Region sourceRegion, string output, DiskRegions.Region outputRegion)
+    {
+        static HashSet<string> Paths(string mnt) =>
+            [.. ExternalTool.RunChecked("find", mnt, "-mindepth", "1", "-printf", "%P\n").StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries)];
+        var before = DiskRegions.Mounted(source, sourceRegion, Paths, "ro,nouuid");
+        return DiskRegions.Mounted(output, outputRegion, mnt =>
+        {
+            var created = Paths(mnt).Where(p => !before.Contains(p)).Order(StringComparer.Ordinal).ToList();
+            foreach (string path in created)
+            {
+                string parent = Path.GetDirectoryName(path) ?? "";
+                var label = FileSystems.XattrWriteTests.Getfattr(Path.Combine(mnt, path)).GetValueOrDefault("security.selinux");
+                var parentLabel = FileSystems.XattrWriteTests.Getfattr(Path.Combine(mnt, parent)).GetValueOrDefault("security.selinux");
+                Assert.IsNotNull(parentLabel, $"/{parent} has a label in the sample");
+                Assert.IsNotNull(label, $"/{path}, created by the patch, has no SELinux label");
+                CollectionAssert.AreEqual(parentLabel, label, $"/{path} carries its parent's label");
+                Console.WriteLine($"created /{path}: {System.Text.Encoding.ASCII.GetString(label)}");
+            }
+            return created;
+        }, "ro,nouuid");
     }
 }

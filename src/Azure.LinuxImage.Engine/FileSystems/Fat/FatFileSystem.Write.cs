@@ -145,6 +145,20 @@ public sealed partial class FatFileSystem
         Commit(target);
     }
 
+    /// <summary>
+    /// FAT has no extended attributes (Linux's vfat answers EOPNOTSUPP), so this is refused rather
+    /// than dropped: a caller that asks to store one must learn it was not stored. The guest layer
+    /// never asks, since FAT directories never carry a label to inherit.
+    /// </summary>
+    public void SetXattr(ulong node, string name, ReadOnlySpan<byte> value)
+    {
+        Stat(node);
+        throw new LinuxImageException(DiagnosticCatalog.XattrNotStored, Source, Source, "vfat", name, node, "FAT has no extended attributes");
+    }
+
+    /// <summary>Nothing to remove: FAT nodes have no extended attributes.</summary>
+    public void RemoveXattr(ulong node, string name) => Stat(node);
+
     public void SetMode(ulong node, int permissions)
     {
         var target = Writable();

@@ -100,6 +100,9 @@ internal sealed class XfsTransaction(XfsFileSystem fs)
         ag.Rmaps?.Remove(agbno, (uint)length, owner);
     }
 
+    /// <summary>sb_versionnum bits to turn on in the primary superblock (ATTRBIT on a v4 file system's first attribute, as the kernel's xfs_add_attr).</summary>
+    public ushort AddVersionBits { get; set; }
+
     /// <summary>Lays everything out, then writes: AG structures, inodes, blocks, the superblock counters.</summary>
     public void Commit(IWritableVolume target)
     {
@@ -123,9 +126,10 @@ internal sealed class XfsTransaction(XfsFileSystem fs)
             all.Add((fs.InodeOffset(number), raw));
         }
         byte[]? super = null;
-        if (freeBlocksDelta != 0 || FreeInodeDelta != 0 || InodeCountDelta != 0)
+        if (freeBlocksDelta != 0 || FreeInodeDelta != 0 || InodeCountDelta != 0 || AddVersionBits != 0)
         {
             super = fs.ReadBytes(0, sb.SectorSize);
+            BinaryPrimitives.WriteUInt16BigEndian(super.AsSpan(100), (ushort)(sb.VersionNumber | AddVersionBits));
             BinaryPrimitives.WriteUInt64BigEndian(super.AsSpan(128), (ulong)((long)sb.InodeCount + InodeCountDelta));
             BinaryPrimitives.WriteUInt64BigEndian(super.AsSpan(136), (ulong)((long)sb.FreeInodes + FreeInodeDelta));
             BinaryPrimitives.WriteUInt64BigEndian(super.AsSpan(144), (ulong)((long)sb.FreeDataBlocks + freeBlocksDelta));
