@@ -58,6 +58,7 @@ public sealed class SuseLayoutBuildTests
         // The default subvolume is still snapshot 1, which `/` mounts without options.
         var after = SnapshotState(image);
         Assert.AreEqual(before.DefaultSubvolume, after.DefaultSubvolume, "the default subvolume did not change");
+        StringAssert.EndsWith(after.DefaultSubvolume, "path @/.snapshots/1/snapshot");
         Assert.AreEqual(before.TreeDump, after.TreeDump, "snapshot 2's tree: the same blocks at the same addresses, the same items");
         CollectionAssert.AreEquivalent(before.Files.Keys.ToList(), after.Files.Keys.ToList(), "snapshot 2's names");
         foreach (var (path, digest) in before.Files)
@@ -75,10 +76,12 @@ public sealed class SuseLayoutBuildTests
             Assert.AreEqual(9, fstab.Count(l => !l.StartsWith('#') && l.Contains("subvol=/@/", StringComparison.Ordinal)), "every subvolume line stays");
 
             string grubDefaults = Read("/etc/default/grub");
+            // grub2-mkconfig passes GRUB_CMDLINE_LINUX and then GRUB_CMDLINE_LINUX_DEFAULT to the normal entries.
+            string cmdline = grubDefaults.Split('\n').Single(l => l.StartsWith("GRUB_CMDLINE_LINUX=", StringComparison.Ordinal));
             string cmdlineDefault = grubDefaults.Split('\n').Single(l => l.StartsWith("GRUB_CMDLINE_LINUX_DEFAULT=", StringComparison.Ordinal));
-            StringAssert.Contains(cmdlineDefault, Azure);
+            StringAssert.Contains(cmdline + " " + cmdlineDefault, Azure);
             StringAssert.Contains(cmdlineDefault, "splash=silent", "SUSE's own parameters stay");
-            Assert.IsFalse(System.Text.RegularExpressions.Regex.IsMatch(cmdlineDefault, @"\b(quiet|crashkernel=)"), cmdlineDefault);
+            Assert.IsFalse(System.Text.RegularExpressions.Regex.IsMatch(cmdline + " " + cmdlineDefault, @"\b(quiet|crashkernel=)"), cmdlineDefault);
             StringAssert.Contains(grubDefaults, "SUSE_BTRFS_SNAPSHOT_BOOTING=\"true\"");
             var linuxLines = Read("/boot/grub2/grub.cfg").Split('\n').Where(l => l.TrimStart().StartsWith("linux", StringComparison.Ordinal)).ToList();
             Assert.AreEqual(2, linuxLines.Count);
@@ -152,12 +155,17 @@ public sealed class SuseLayoutBuildTests
         var root = DiskRegions.Partition(image, 2);
         var (defaultSubvolume, readOnly, id) = DiskRegions.Mounted(image, root, mnt =>
         {
-            string def = ExternalTool.RunChecked("btrfs", "subvolume", "get-default", mnt).StdOut.Trim();
+            // "ID 258 gen 9 top level 257 path @/.snapshots/1/snapshot": the subvolume, not its generation.
+            string def = System.Text.RegularExpressions.Regex.Replace(ExternalTool.RunChecked("btrfs", "subvolume", "get-default", mnt).StdOut.Trim(), @" gen \d+", string.Empty);
             string ro = ExternalTool.RunChecked("btrfs", "property", "get", "-ts", mnt + "/@/.snapshots/2/snapshot", "ro").StdOut.Trim();
             string rootId = ExternalTool.RunChecked("btrfs", "inspect-internal", "rootid", mnt + "/@/.snapshots/2/snapshot").StdOut.Trim();
             return (def, ro, rootId);
         }, "ro,subvolid=5");
         string dump = DiskRegions.OnLoop(image, root, device => ExternalTool.RunChecked("btrfs", "inspect-internal", "dump-tree", "-t", id, device).StdOut);
+        // The tree only: dump-tree ends with the file system's totals, which the build changes.
+        int totals = dump.IndexOf("\ntotal bytes ", StringComparison.Ordinal);
+        dump = totals < 0 ? dump : dump[..totals];
+        Assert.Contains("leaf ", dump, "dump-tree printed snapshot 2's tree");
         var files = DiskRegions.Mounted(image, root, mnt =>
         {
             var digests = new Dictionary<string, string>(StringComparer.Ordinal);
