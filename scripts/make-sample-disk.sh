@@ -16,6 +16,10 @@ uuid="$sample_root_uuid"
 
 "$here/scripts/install-test-deps.sh"
 mkdir -p "$work" "$(dirname "$out")"
+# One run at a time per machine: the fixture scripts of several checkouts (or test classes) share
+# this cache, and two debootstraps or a chroot's bind mounts under another run's mke2fs -d ruin it.
+exec 9>"$work.lock"
+flock 9
 
 if [ ! -f "$work/rootfs.complete" ]; then
   if [ ! -f "$work/rootfs.debootstrapped" ]; then

@@ -46,7 +46,7 @@ public static partial class DiagnosticCatalog
         "btrfs block not reached by its own tree", "The btrfs file system in '{0}' cannot be changed there: the tree block at {1} of tree {2} has {3}, so the SDK cannot move that tree's reference to it; nothing was written.");
 
     public static readonly DiagnosticDescriptor BtrfsNoSpace = Define("LIMG0386", DiagnosticSeverity.Error, "R16",
-        "No space left in the btrfs block groups", "The btrfs file system in '{0}' has no free {1} space in its block groups for {2} (the SDK does not allocate new chunks); nothing was written.");
+        "No space left for btrfs data or metadata", "The btrfs file system in '{0}' has no room for {2}: its {1} block groups are full and no new {1} chunk can be allocated ({3}); nothing was written.");
 
     public static readonly DiagnosticDescriptor GuestPathNotFound = Define("LIMG0320", DiagnosticSeverity.Error, "R16",
         "Guest path not found", "The guest path '{1}' does not exist in '{0}'.");

@@ -116,6 +116,8 @@ public sealed partial class BtrfsFileSystem
         }
         superblock.Replace(current.Raw);
         tree.ForgetAll();
+        // The other instance may have allocated chunks.
+        LoadChunkTree(tree, superblock, Source);
         writeRefusalChecked = false;
         FollowRoots();
     }

@@ -72,6 +72,18 @@ public sealed partial class BtrfsFileSystem : IFileSystem
         var chunks = new BtrfsChunkMap(source, volume.Length, superblock.DeviceId);
         chunks.AddSystemChunkArray(superblock.SysChunkArray);
         var tree = new BtrfsTree(volume, source, superblock, chunks);
+        LoadChunkTree(tree, superblock, source);
+        var fs = new BtrfsFileSystem(volume, source, superblock, tree);
+        fs.Mount(options ?? string.Empty);
+        return fs;
+    }
+
+    /// <summary>
+    /// Adds the chunk tree's chunks to the tree's map (chunks already known are checked for
+    /// agreement, so after another instance's commit this adds the chunks it allocated).
+    /// </summary>
+    private static void LoadChunkTree(BtrfsTree tree, BtrfsSuperblock superblock, string source)
+    {
         var chunkRoot = new BtrfsRoot(superblock.ChunkRoot, superblock.ChunkRootLevel, superblock.ChunkRootGeneration);
         int devices = 0;
         foreach (var item in tree.Range(chunkRoot, new BtrfsKey(0, 0, 0), new BtrfsKey(ulong.MaxValue, byte.MaxValue, ulong.MaxValue)))
@@ -82,9 +94,9 @@ public sealed partial class BtrfsFileSystem : IFileSystem
                 {
                     throw tree.Damaged($"the chunk item at logical {item.Key.Offset} is {item.Data.Length} bytes");
                 }
-                chunks.Add(item.Key.Offset, item.Data.Span);
+                tree.Chunks.Add(item.Key.Offset, item.Data.Span);
             }
-            else if (item.Key.Type == 216)
+            else if (item.Key.Type == BtrfsItem.DevItem)
             {
                 devices++;
             }
@@ -94,9 +106,6 @@ public sealed partial class BtrfsFileSystem : IFileSystem
             throw new LinuxImageException(DiagnosticCatalog.BtrfsUnsupported, source, source,
                 $"the chunk tree lists {devices} devices (the SDK reads single-device btrfs only)");
         }
-        var fs = new BtrfsFileSystem(volume, source, superblock, tree);
-        fs.Mount(options ?? string.Empty);
-        return fs;
     }
 
     private void Mount(string options)

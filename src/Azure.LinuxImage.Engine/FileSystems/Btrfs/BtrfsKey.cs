@@ -56,9 +56,12 @@ internal static class BtrfsItem
     public const byte FreeSpaceInfo = 198;
     public const byte FreeSpaceExtent = 199;
     public const byte FreeSpaceBitmap = 200;
+    public const byte DevExtent = 204;
+    public const byte DevItem = 216;
     public const byte ChunkItem = 228;
 
     public const ulong RootTreeObjectId = 1;
+    public const ulong DevItemsObjectId = 1;
     public const ulong ExtentTreeObjectId = 2;
     public const ulong ChunkTreeObjectId = 3;
     public const ulong DevTreeObjectId = 4;

@@ -3,9 +3,9 @@ using System.Buffers.Binary;
 namespace Azure.LinuxImage.Engine.FileSystems.Btrfs;
 
 /// <summary>
-/// The commit: the extent tree's items for the tree blocks the transaction created and freed, the
-/// block groups' used bytes, the free space tree (or the v1 space cache invalidated), the root
-/// items; each of these changes copies more blocks, so they repeat until a round changes nothing.
+/// The commit: the items of the chunks the transaction allocated, the extent tree's items for the
+/// tree blocks it created and freed, the block groups' used bytes, the free space tree (or the v1
+/// space cache invalidated), the root items; each of these changes copies more blocks, so they repeat until a round changes nothing.
 /// Then every new block and the new data go to the volume, and last the superblock and its mirrors.
 /// </summary>
 internal sealed partial class BtrfsTransaction
@@ -26,6 +26,7 @@ internal sealed partial class BtrfsTransaction
                 throw reader.Damaged("the transaction's extent, block group and free space updates did not settle");
             }
             int before = events;
+            InsertPendingChunks();
             FlushTreeBlockReferences();
             UpdateBlockGroupItems();
             if (HasFreeSpaceTree)
@@ -37,7 +38,7 @@ internal sealed partial class BtrfsTransaction
                 EmptySpaceCaches();
             }
             UpdateRootItems();
-            if (events == before && freedPending.Count == 0 && created.Values.All(c => c.Inserted))
+            if (events == before && freedPending.Count == 0 && created.Values.All(c => c.Inserted) && newChunks.All(c => c.Inserted))
             {
                 break;
             }
@@ -71,11 +72,16 @@ internal sealed partial class BtrfsTransaction
                 superblock.Replace(copy);
             }
         }
+        // Committed: the reader now maps the new chunks too.
+        foreach (var pending in newChunks)
+        {
+            reader.Chunks.Add(pending.Chunk.Logical, pending.Item);
+        }
     }
 
     private void WriteLogicalNow(ulong logical, ReadOnlySpan<byte> data)
     {
-        var chunk = reader.Chunks.Find(logical, (ulong)data.Length, out ulong offset);
+        var chunk = FindChunk(logical, (ulong)data.Length, out ulong offset);
         foreach (long physical in chunk.Physical)
         {
             volume.WriteAt(physical + (long)offset, data);
@@ -121,7 +127,8 @@ internal sealed partial class BtrfsTransaction
 
     private void UpdateBlockGroupItems()
     {
-        foreach (var g in Groups.Where(g => g.Dirty).ToList())
+        // A group allocated this round gets its items in the next (InsertPendingChunks).
+        foreach (var g in Groups.Where(g => g.Dirty && !g.Pending).ToList())
         {
             var key = new BtrfsKey(g.Start, BtrfsItem.BlockGroupItem, g.Length);
             var item = Find(BlockGroupTreeId, key) ?? throw reader.Damaged($"the block group item at {g.Start} is missing");
@@ -167,7 +174,7 @@ internal sealed partial class BtrfsTransaction
     private void UpdateFreeSpaceTree()
     {
         const ulong fst = BtrfsItem.FreeSpaceTreeObjectId;
-        foreach (var g in Groups.Where(g => g.Dirty).ToList())
+        foreach (var g in Groups.Where(g => g.Dirty && !g.Pending).ToList())
         {
             var desired = FreeSpace(g).Clone();
             foreach (var (start, length) in g.Pinned.Ranges)
@@ -249,6 +256,7 @@ internal sealed partial class BtrfsTransaction
         BinaryPrimitives.WriteUInt64LittleEndian(span[0x50..], rootTree.Bytenr);
         BinaryPrimitives.WriteUInt64LittleEndian(span[0x78..], BytesUsed);
         span[0xc6] = rootTree.Level;
+        UpdateSuperblockChunkFields(span);
         if (!HasFreeSpaceTree && superblock.CacheGeneration != 0)
         {
             // The v1 space cache no longer matches: a cache generation other than the superblock's
@@ -276,7 +284,7 @@ internal sealed partial class BtrfsTransaction
             backup[levelOffset] = root.Level;
         }
         Set(0, 152, rootTree);
-        Set(16, 153, (superblock.ChunkRoot, superblock.ChunkRootLevel, superblock.ChunkRootGeneration));
+        Set(16, 153, roots[BtrfsItem.ChunkTreeObjectId]);
         Set(32, 154, Root(BtrfsItem.ExtentTreeObjectId));
         Set(48, 155, Root(BtrfsItem.FsTreeObjectId));
         Set(64, 156, Root(BtrfsItem.DevTreeObjectId));

@@ -35,6 +35,9 @@ internal sealed class BtrfsBlockGroup
     public BtrfsRangeSet Pinned { get; } = new();
 
     public bool Dirty { get; set; }
+
+    /// <summary>A block group this transaction allocated whose items are not in the trees yet.</summary>
+    public bool Pending { get; set; }
 }
 
 /// <summary>
@@ -42,7 +45,8 @@ internal sealed class BtrfsBlockGroup
 /// metadata block groups aligned to the node size (so none crosses a 64 KiB stripe), data from
 /// data block groups by sectors. A block group's free space is read from the committed free space
 /// tree when the file system has one, else computed from the committed extent tree less the
-/// superblock copies' stripes. New chunks are never allocated: a full file system is refused.
+/// superblock copies' stripes. When the block groups of a type are full, a new chunk is allocated
+/// (<see cref="AllocateChunk"/>); a device without room for one is refused.
 /// </summary>
 internal sealed partial class BtrfsTransaction
 {
@@ -93,24 +97,39 @@ internal sealed partial class BtrfsTransaction
 
     private ulong AllocateTreeBlock(ulong owner, byte level)
     {
+        // The chunk tree lives in system chunks, every other tree in metadata chunks.
+        bool system = owner == BtrfsItem.ChunkTreeObjectId;
         foreach (var g in Groups)
         {
-            if ((g.Type & BtrfsBlockGroup.TypeMetadata) == 0 || (g.Type & BtrfsBlockGroup.TypeSystem) != 0)
+            bool fits = system
+                ? (g.Type & BtrfsBlockGroup.TypeSystem) != 0
+                : (g.Type & BtrfsBlockGroup.TypeMetadata) != 0 && (g.Type & BtrfsBlockGroup.TypeSystem) == 0;
+            if (fits && TakeTreeBlock(g, owner, level) is ulong at)
             {
-                continue;
+                return at;
             }
-            var free = FreeSpace(g);
-            ulong? at = free.FindFit((ulong)NodeSize, (ulong)NodeSize);
-            if (at is null)
-            {
-                continue;
-            }
-            free.Remove(at.Value, (ulong)NodeSize);
-            Account(g, (ulong)NodeSize, allocate: true);
-            created[at.Value] = (owner, level, false);
-            return at.Value;
         }
-        throw new LinuxImageException(DiagnosticCatalog.BtrfsNoSpace, source, source, "metadata", $"a {NodeSize}-byte tree block");
+        string what = $"a {NodeSize}-byte tree block";
+        if (system)
+        {
+            throw NoSpace("system", what, "the SDK does not allocate system chunks (they would also go into the superblock's system chunk array)");
+        }
+        var added = AllocateChunk(BtrfsBlockGroup.TypeMetadata, (ulong)NodeSize, what);
+        return TakeTreeBlock(added, owner, level) ?? throw reader.Damaged($"the new metadata chunk at {added.Start} holds no tree block");
+    }
+
+    private ulong? TakeTreeBlock(BtrfsBlockGroup g, ulong owner, byte level)
+    {
+        var free = FreeSpace(g);
+        ulong? at = free.FindFit((ulong)NodeSize, (ulong)NodeSize);
+        if (at is null)
+        {
+            return null;
+        }
+        free.Remove(at.Value, (ulong)NodeSize);
+        Account(g, (ulong)NodeSize, allocate: true);
+        created[at.Value] = (owner, level, false);
+        return at.Value;
     }
 
     /// <summary>Sector-aligned data extents for <paramref name="length"/> bytes (rounded up to sectors), each at most 128 MiB.</summary>
@@ -146,7 +165,9 @@ internal sealed partial class BtrfsTransaction
             }
             if (pick is null)
             {
-                throw new LinuxImageException(DiagnosticCatalog.BtrfsNoSpace, source, source, "data", $"{length} bytes of file data");
+                var added = AllocateChunk(BtrfsBlockGroup.TypeData, want, $"{length} bytes of file data");
+                dataGroups.Add(added);
+                continue;
             }
             var (group, start, len) = pick.Value;
             group.Free!.Remove(start, len);
@@ -171,7 +192,7 @@ internal sealed partial class BtrfsTransaction
     /// <summary>Bytes written at a logical address (every copy) when the transaction commits.</summary>
     public void WriteData(ulong logical, byte[] data)
     {
-        reader.Chunks.Find(logical, (ulong)data.Length, out _);
+        FindChunk(logical, (ulong)data.Length, out _);
         pendingData.Add((logical, data));
     }
 
@@ -299,18 +320,7 @@ internal sealed partial class BtrfsTransaction
                     free.Exclude(k.ObjectId, (ulong)NodeSize);
                 }
             }
-            foreach (long physical in g.Chunk.Physical)
-            {
-                foreach (long super in SuperblockOffsets())
-                {
-                    if (super + (long)SuperStripeLength > physical && super < physical + (long)g.Length)
-                    {
-                        long start = Math.Max(super, physical);
-                        long end = Math.Min(super + (long)SuperStripeLength, physical + (long)g.Length);
-                        free.Exclude(g.Start + (ulong)(start - physical), (ulong)(end - start));
-                    }
-                }
-            }
+            ExcludeSuperblockStripes(g, free);
         }
         // Space this transaction already freed stays out until it commits.
         foreach (var (start, length) in g.Pinned.Ranges)

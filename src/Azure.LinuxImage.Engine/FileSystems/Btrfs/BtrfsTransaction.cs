@@ -39,6 +39,10 @@ internal sealed partial class BtrfsTransaction
         var rootTreeRoot = (superblock.RootTree, superblock.RootLevel, superblock.Generation);
         roots[BtrfsItem.RootTreeObjectId] = rootTreeRoot;
         committedRoots[BtrfsItem.RootTreeObjectId] = rootTreeRoot;
+        // The chunk tree has no root item: the superblock says where it starts.
+        var chunkRoot = (superblock.ChunkRoot, superblock.ChunkRootLevel, superblock.ChunkRootGeneration);
+        roots[BtrfsItem.ChunkTreeObjectId] = chunkRoot;
+        committedRoots[BtrfsItem.ChunkTreeObjectId] = chunkRoot;
         var top = Node(superblock.RootTree, superblock.RootLevel, superblock.Generation);
         chunkTreeUuid = top.ChunkTreeUuid;
         BytesUsed = superblock.BytesUsed;
@@ -433,7 +437,7 @@ internal sealed partial class BtrfsTransaction
     /// <summary>Writes bytes at a logical address, to every copy (DUP).</summary>
     public void WriteLogical(ulong logical, ReadOnlySpan<byte> data)
     {
-        var chunk = reader.Chunks.Find(logical, (ulong)data.Length, out ulong offset);
+        var chunk = FindChunk(logical, (ulong)data.Length, out ulong offset);
         foreach (long physical in chunk.Physical)
         {
             volume.WriteAt(physical + (long)offset, data);
