@@ -52,19 +52,47 @@ to_vhd() {
   qemu-img convert -f raw -O vpc -o subformat=dynamic "$1" "$2"
 }
 
-# loop_fill IMAGE TREE [TAR_OPTIONS...]: TREE copied into the (already made) file system IMAGE with
-# owners, modes and extended attributes (SELinux labels), through a loop mount: mkfs.xfs -p cannot
-# set xattrs, and a tree the kernel wrote is what users bring. Nothing stays mounted or attached.
+# copy_tree TREE DIR [TAR_OPTIONS...]: TREE copied into DIR (a mounted file system) with owners,
+# modes and extended attributes (SELinux labels).
+copy_tree() {
+  local tree=$1 dir=$2
+  shift 2
+  tar -C "$tree" --xattrs --xattrs-include='*' --numeric-owner "$@" -cf - . | tar -C "$dir" --xattrs --xattrs-include='*' --numeric-owner -xpf -
+}
+
+# loop_fill IMAGE TREE [TAR_OPTIONS...]: TREE copied into the (already made) file system IMAGE
+# through a loop mount: mkfs.xfs -p cannot set xattrs, and a tree the kernel wrote is what users
+# bring. Nothing stays mounted or attached.
 loop_fill() {
   local image=$1 tree=$2 mnt
   shift 2
   mnt=$(mktemp -d /var/tmp/limg-fill-mnt.XXXXXX)
   mount -o loop "$image" "$mnt"
-  if ! tar -C "$tree" --xattrs --xattrs-include='*' --numeric-owner "$@" -cf - . | tar -C "$mnt" --xattrs --xattrs-include='*' --numeric-owner -xpf -; then
+  if ! copy_tree "$tree" "$mnt" "$@"; then
     umount "$mnt"; rmdir "$mnt"; return 1
   fi
   umount "$mnt"
   rmdir "$mnt"
+}
+
+# standin PATH: a program the SDK only looks for (sample trees are patched offline, never run).
+standin() {
+  mkdir -p "$(dirname "$1")"
+  printf '#!/bin/sh\n# stand-in of a sample tree that is patched offline, never run\nexit 0\n' > "$1"
+  chmod 755 "$1"
+}
+
+# kernel_modules SRC DEST KVER REGEX: the modules of the installed tree SRC (a /lib/modules/VERSION)
+# whose modules.dep paths match REGEX (extended, without `.ko`), with their dependencies, copied to
+# DEST/lib/modules/KVER (a depmod base) and indexed there by the real depmod under KVER: Debian's
+# kernel stands in for another distribution's under its version name.
+kernel_modules() {
+  local src=$1 base=$2 kver=$3 regex=$4 list
+  local mods="$base/lib/modules/$kver"
+  rm -rf "$base"; mkdir -p "$mods"
+  list=$(grep -E "^($regex)\.ko:" "$src/modules.dep" | tr ' :' '\n\n' | grep . | sort -u)
+  (cd "$src" && cp --parents $list modules.builtin modules.builtin.modinfo modules.order "$mods/")
+  depmod -b "$base" "$kver"
 }
 
 # xfs_fill IMAGE TREE [TAR_OPTIONS...]: loop_fill, then xfs_repair -n must find it clean.

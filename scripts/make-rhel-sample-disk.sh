@@ -36,12 +36,6 @@ loop=
 cleanup() { [ -z "$loop" ] || losetup -d "$loop" 2>/dev/null || true; rm -rf "$tmp"; }
 trap cleanup EXIT
 
-standin() { # path: a program the SDK only looks for
-  mkdir -p "$(dirname "$1")"
-  printf '#!/bin/sh\n# stand-in of a sample tree that is patched offline, never run\nexit 0\n' > "$1"
-  chmod 755 "$1"
-}
-
 # make_tree DIR FLAVOR (el9|el8) KVER: the root tree; /boot's contents go to DIR.boot.
 make_tree() {
   local t=$1 flavor=$2 kver=$3 b=$1.boot
@@ -181,12 +175,9 @@ EOF
   cp "$debian/boot/config-$debian_kver" "$b/config-$kver"
   cp "$debian/boot/System.map-$debian_kver" "$b/System.map-$kver"
   sha512sum "$b/vmlinuz-$kver" | sed "s#  .*# vmlinuz-$kver#" > "$b/.vmlinuz-$kver.hmac"
-  local mods="$tmp/depmod/lib/modules/$kver" src="$debian/lib/modules/$debian_kver"
-  rm -rf "$tmp/depmod"; mkdir -p "$mods"
-  grep -E '^kernel/(fs/xfs/xfs|drivers/hv/hv_(vmbus|utils|balloon)|drivers/scsi/hv_storvsc|drivers/net/hyperv/hv_netvsc|drivers/nvme/host/nvme|drivers/md/dm-mod|drivers/block/virtio_blk|drivers/scsi/sd_mod|drivers/net/virtio_net|drivers/net/ethernet/mellanox/mlx4/mlx4_en|drivers/net/ethernet/mellanox/mlx5/core/mlx5_core|drivers/net/ethernet/microsoft/mana/mana|fs/udf/udf)\.ko:' "$src/modules.dep" \
-    | tr ' :' '\n\n' | grep . | sort -u > "$tmp/modules"
-  (cd "$src" && cp --parents $(cat "$tmp/modules") modules.builtin modules.builtin.modinfo modules.order "$mods/")
-  depmod -b "$tmp/depmod" "$kver"
+  local mods="$tmp/depmod/lib/modules/$kver"
+  kernel_modules "$debian/lib/modules/$debian_kver" "$tmp/depmod" "$kver" \
+    'kernel/(fs/xfs/xfs|drivers/hv/hv_(vmbus|utils|balloon)|drivers/scsi/hv_storvsc|drivers/net/hyperv/hv_netvsc|drivers/nvme/host/nvme|drivers/md/dm-mod|drivers/block/virtio_blk|drivers/scsi/sd_mod|drivers/net/virtio_net|drivers/net/ethernet/mellanox/mlx4/mlx4_en|drivers/net/ethernet/mellanox/mlx5/core/mlx5_core|drivers/net/ethernet/microsoft/mana/mana|fs/udf/udf)'
   mkdir -p "$t/usr/lib/modules"
   cp -a "$mods" "$t/usr/lib/modules/"
   # The initramfs a KVM install leaves: virtio, SCSI disks, XFS, device-mapper; no Hyper-V drivers.

@@ -69,6 +69,49 @@ public sealed class BtrfsWriteTests
         BtrfsTestImage.AssertSameAsKernel(written, string.Empty, temp, minimumEntries: 400);
     }
 
+    /// <summary>
+    /// A v1 space cache the kernel wrote (SLES 15's default: one cache inode per block group,
+    /// cache_generation equal to the generation): after the engine's write btrfs check must not load
+    /// the now stale caches and find them wrong, and the kernel must rebuild them on its next
+    /// read-write mount, after which btrfs check validates the new caches.
+    /// </summary>
+    [TestMethod]
+    public void A_v1_space_cache_the_kernel_wrote_is_invalidated_for_the_kernel_to_rebuild()
+    {
+        using var temp = new TempDir("btrfs-v1-cache");
+        // The kernel caches only block groups of 100 MiB or more: 2 GiB makes its new data chunk that large.
+        string image = BtrfsTestImage.Create(temp, 2048, ["-O", "^no-holes", "-R", "^free-space-tree"],
+            mounted: mnt => File.WriteAllBytes(mnt + "/etc/kernel-written", BtrfsTestImage.Filled(40 << 20, 5)), mountOptions: "space_cache=v1");
+        var (generation, cacheGeneration) = Generations(image);
+        Assert.AreEqual(generation, cacheGeneration, "the kernel wrote the v1 cache");
+        Assert.Contains("FREE_SPACE", ExternalTool.RunChecked("btrfs", "inspect-internal", "dump-tree", "-t", "root", image).StdOut, "cache items exist");
+
+        using var volume = FileVolume.OpenRead(image);
+        var overlay = new DiskOverlay(volume);
+        var fs = OpenForWrite(overlay, image);
+        // Allocated from the kernel's cached data block group: its cache now shows more free space than there is.
+        var grown = BtrfsTestImage.Filled(30 << 20, 6);
+        fs.ReplaceContent(Resolve(fs, "/boot/initrd"), grown);
+        string written = OverlayCopy.Write(overlay, image, temp);
+        Check(written);
+        var (after, cacheAfter) = Generations(written);
+        Assert.IsTrue(after > generation, $"a new generation ({after} after {generation})");
+        Assert.AreNotEqual(after, cacheAfter, "the cache generation no longer matches: the kernel drops the caches");
+
+        BtrfsTestImage.WithMount(written, "loop,space_cache=v1", temp, mnt => File.WriteAllText(mnt + "/etc/after-mount", "rebuilt\n"));
+        Check(written);
+        var (rebuilt, cacheRebuilt) = Generations(written);
+        Assert.AreEqual(rebuilt, cacheRebuilt, "the kernel rebuilt the caches");
+        Assert.AreEqual(BtrfsTestImage.Digest(grown), BtrfsTestImage.KernelView(written, string.Empty, temp)["/boot/initrd"].Content);
+    }
+
+    private static (ulong Generation, ulong CacheGeneration) Generations(string image)
+    {
+        var lines = ExternalTool.RunChecked("btrfs", "inspect-internal", "dump-super", image).StdOut.Split('\n');
+        ulong Field(string name) => ulong.Parse(lines.Single(l => l.StartsWith(name + "\t", StringComparison.Ordinal)).Split('\t', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture);
+        return (Field("generation"), Field("cache_generation"));
+    }
+
     [TestMethod]
     [DataRow("")]
     [DataRow("--nodesize 4096 -m single --csum xxhash")]

@@ -87,4 +87,14 @@ public static class SampleDisk
 
     /// <summary>The sample's Debian 12 on a btrfs root (top-level subvolume, /boot inside), bootable from BIOS (scripts/make-btrfs-sample-disk.sh).</summary>
     public static string BtrfsPath => MadeBtrfs.Value;
+
+    private static readonly Lazy<string> MadeSuse = new(() => MakeSamples("make-suse-sample-disk.sh", "sles15sp5-btrfs.vhd")[0], LazyThreadSafetyMode.ExecutionAndPublication);
+
+    /// <summary>
+    /// SLES 15 SP5 as YaST installs it on BIOS (scripts/make-suse-sample-disk.sh): GPT with a BIOS
+    /// boot partition, a btrfs root (partition 2) whose default subvolume is snapper's
+    /// @/.snapshots/1/snapshot, @/var, @/home, ... mounted by fstab, a read-only snapshot 2 sharing
+    /// its blocks, and a swap partition (3).
+    /// </summary>
+    public static string SusePath => MadeSuse.Value;
 }

@@ -75,6 +75,10 @@ internal static class BtrfsItem
     public const ulong FirstChunkTreeObjectId = 256;
     public const ulong ExtentCsumObjectId = unchecked((ulong)-10L);
 
+    /// <summary>The v1 space cache's header item of a block group: (FREE_SPACE_OBJECTID, 0, block group start) in the root tree.</summary>
+    public const ulong FreeSpaceObjectId = unchecked((ulong)-11L);
+    public const byte Untyped = 0;
+
     /// <summary>The inode number the kernel gives the stand-in for a subvolume a snapshot did not take along.</summary>
     public const ulong EmptySubvolumeDirObjectId = 2;
 }

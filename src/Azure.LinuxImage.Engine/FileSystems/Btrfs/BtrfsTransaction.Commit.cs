@@ -33,6 +33,10 @@ internal sealed partial class BtrfsTransaction
             {
                 UpdateFreeSpaceTree();
             }
+            else
+            {
+                EmptySpaceCaches();
+            }
             UpdateRootItems();
             if (events == before && freedPending.Count == 0 && created.Values.All(c => c.Inserted) && newChunks.All(c => c.Inserted))
             {
@@ -139,6 +143,31 @@ internal sealed partial class BtrfsTransaction
     }
 
     /// <summary>
+    /// The v1 space cache of a changed block group no longer says what is free. The superblock's
+    /// cache generation (see NewSuperblock) makes the next read-write mount clear the caches, but
+    /// the kernel rewrites only the block groups that mount changes, and then records its generation:
+    /// an untouched stale cache would count as valid again (the kernel discards it with a warning
+    /// when the free space disagrees; btrfs check reports an error). The header's entry and bitmap
+    /// counts set to 0 make both skip the cache and compute the free space from the extent tree
+    /// (`if (!num_entries) return 0` in __load_free_space_cache), until a mount writes a new one.
+    /// </summary>
+    private void EmptySpaceCaches()
+    {
+        foreach (var g in Groups.Where(g => g.Dirty).ToList())
+        {
+            var key = new BtrfsKey(BtrfsItem.FreeSpaceObjectId, BtrfsItem.Untyped, g.Start);
+            // btrfs_free_space_header: location key (17 bytes), generation, num_entries, num_bitmaps.
+            if (Find(BtrfsItem.RootTreeObjectId, key) is { Length: >= 41 } header
+                && (BinaryPrimitives.ReadUInt64LittleEndian(header.AsSpan(25)) != 0 || BinaryPrimitives.ReadUInt64LittleEndian(header.AsSpan(33)) != 0))
+            {
+                var emptied = header.ToArray();
+                emptied.AsSpan(25, 16).Clear();
+                Update(BtrfsItem.RootTreeObjectId, key, emptied);
+            }
+        }
+    }
+
+    /// <summary>
     /// Rewrites a changed block group's free space as extents (its info item says so, with their
     /// count): the allocatable space and what this transaction freed, which is free once it commits.
     /// </summary>
@@ -231,8 +260,10 @@ internal sealed partial class BtrfsTransaction
         if (!HasFreeSpaceTree && superblock.CacheGeneration != 0)
         {
             // The v1 space cache no longer matches: a cache generation other than the superblock's
-            // makes the kernel drop every block group's cache and rebuild it (need_clear).
-            BinaryPrimitives.WriteUInt64LittleEndian(span[0x22b..], ulong.MaxValue);
+            // makes the kernel drop every block group's cache and rebuild it (need_clear). It is
+            // the generation being replaced, as a kernel mounted without the cache leaves it; not
+            // (u64)-1, which btrfs check reads as "caches valid" and then finds them wrong.
+            BinaryPrimitives.WriteUInt64LittleEndian(span[0x22b..], superblock.Generation);
         }
         // The next backup root slot after the one of the generation being replaced, as the kernel fills them.
         int slot = 0;
