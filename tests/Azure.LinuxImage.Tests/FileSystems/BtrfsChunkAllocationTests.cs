@@ -140,6 +140,34 @@ public sealed partial class BtrfsChunkAllocationTests
         }
     }
 
+    /// <summary>
+    /// mkfs.btrfs --rootdir with 60 MiB of data puts a data block group across the superblock copy at
+    /// 64 MiB, fills all before it, and lists the copy's 64 KiB stripe in the free space tree as free
+    /// (the kernel leaves it out only when loading): the first free range. A small file must go
+    /// after it, or the superblock copy and the file's first block overwrite each other.
+    /// </summary>
+    [TestMethod]
+    [DataRow("-m single")]
+    [DataRow("-m single -O ^no-holes -R ^free-space-tree")]
+    public void Space_a_block_group_has_across_a_superblock_copy_is_never_allocated(string mkfs)
+    {
+        using var temp = new TempDir("btrfs-chunk-super");
+        var big = BtrfsTestImage.Filled(60 << 20, 8);
+        string image = BtrfsTestImage.Create(temp, 256, mkfs.Split(' '), root => File.WriteAllBytes(Path.Combine(root, "big.bin"), big));
+        var before = Layout.Read(image);
+        Assert.IsTrue(before.Chunks.Any(c => c.Kind == BtrfsBlockGroupKind.Data && c.Stripes.Any(s => s <= 64UL << 20 && s + c.Length > 64UL << 20)),
+            $"the fixture has a data block group across the superblock copy at 64 MiB: {before}");
+        var overlay = new DiskOverlay(FileVolume.OpenRead(image));
+        var fs = OpenForWrite(overlay, image);
+        var model = new BtrfsModel(BtrfsTestImage.EngineView(fs));
+        model.CreateFile(fs, fs.RootNode, string.Empty, "small.bin", BtrfsTestImage.Filled(20_000, 9), 0x1A4, 0, 0);
+        model.Replace(fs, "/big.bin", BtrfsTestImage.Filled(30_000, 10));
+        model.AssertEngine(fs);
+        string written = OverlayCopy.Write(overlay, image, temp);
+        Judge(written, temp);
+        model.AssertKernel(written, temp);
+    }
+
     [TestMethod]
     public void Two_instances_on_one_volume_each_see_the_chunks_the_other_allocated()
     {
@@ -251,7 +279,7 @@ public sealed partial class BtrfsChunkAllocationTests
     private static ulong Resolve(IFileSystem fs, string path) => BtrfsWriteTests.Resolve(fs, path);
 
     /// <summary>
-    /// btrfs check and the superblock copies (as every write test), then the chunk and device trees:
+    /// btrfs check and the superblock copies (as every write test), a read-only scrub of every copy, then the chunk and device trees:
     /// each chunk's stripes are device extents naming it, no two device extents overlap, none covers a
     /// superblock copy or the first MiB unless mkfs put it there, and the device item (in the chunk
     /// tree and the superblock) counts them all; 'btrfs filesystem df' agrees with the block groups.
@@ -279,6 +307,11 @@ public sealed partial class BtrfsChunkAllocationTests
 
         BtrfsTestImage.WithMount(image, "ro,loop", temp, m =>
         {
+            // btrfs check reads one good copy of each block; scrub reads every copy (DUP's second too).
+            var scrub = ExternalTool.Run("btrfs", ["scrub", "start", "-B", "-r", m]);
+            Console.WriteLine(scrub.All);
+            Assert.AreEqual(0, scrub.ExitCode, scrub.All);
+            StringAssert.Contains(scrub.All, "no errors found", scrub.All);
             string df = ExternalTool.RunChecked("btrfs", "filesystem", "df", "-b", m).StdOut;
             Console.WriteLine(df);
             foreach (var kind in new[] { BtrfsBlockGroupKind.Data, BtrfsBlockGroupKind.Metadata })

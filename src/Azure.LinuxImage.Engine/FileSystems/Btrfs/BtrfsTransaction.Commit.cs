@@ -177,7 +177,7 @@ internal sealed partial class BtrfsTransaction
         foreach (var g in Groups.Where(g => g.Dirty && !g.Pending).ToList())
         {
             var desired = FreeSpace(g).Clone();
-            foreach (var (start, length) in g.Pinned.Ranges)
+            foreach (var (start, length) in g.Pinned.Ranges.Concat(g.ListedFreeUnderSuperblocks.Ranges))
             {
                 if (!desired.Add(start, length))
                 {

@@ -34,6 +34,13 @@ internal sealed class BtrfsBlockGroup
     /// <summary>Space freed by this transaction: free once it commits, never reused before.</summary>
     public BtrfsRangeSet Pinned { get; } = new();
 
+    /// <summary>
+    /// Superblock copies' stripes the free space tree lists as free (the kernel and mkfs.btrfs list
+    /// them so and leave them out only when loading): never allocated, listed free again when the
+    /// block group's free space items are rewritten.
+    /// </summary>
+    public BtrfsRangeSet ListedFreeUnderSuperblocks { get; } = new();
+
     public bool Dirty { get; set; }
 
     /// <summary>A block group this transaction allocated whose items are not in the trees yet.</summary>
@@ -302,6 +309,19 @@ internal sealed partial class BtrfsTransaction
             if (!info)
             {
                 throw reader.Damaged($"the free space tree has no info item for the block group at {g.Start}");
+            }
+            // A block group across a superblock copy (mkfs.btrfs makes them once the tree it copies
+            // reaches 64 MiB) has that copy's stripe listed free: anything allocated there would
+            // overwrite the superblock copy or be overwritten by it.
+            var listed = free.Clone();
+            ExcludeSuperblockStripes(g, free);
+            foreach (var (start, length) in free.Ranges)
+            {
+                listed.Exclude(start, length);
+            }
+            foreach (var (start, length) in listed.Ranges)
+            {
+                g.ListedFreeUnderSuperblocks.Add(start, length);
             }
         }
         else
