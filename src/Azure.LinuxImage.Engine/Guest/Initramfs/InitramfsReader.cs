@@ -352,20 +352,12 @@ public static class InitramfsReader
         return p - offset;
     }
 
-    private sealed class Lz4LegacyStream(byte[] data, int start, int end) : Stream
+    private sealed class Lz4LegacyStream(byte[] data, int start, int end) : ForwardReadStream
     {
         private readonly byte[] chunk = new byte[Lz4LegacyChunk];
         private int position = start;
         private int available;
         private int used;
-
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
         public override int Read(Span<byte> buffer)
         {
@@ -381,6 +373,10 @@ public static class InitramfsReader
                 {
                     continue;
                 }
+                if (size > (uint)(end - position))
+                {
+                    throw new InvalidDataException($"lz4 chunk at offset {position - 4} runs past the archive's end");
+                }
                 int n = K4os.Compression.LZ4.LZ4Codec.Decode(data.AsSpan(position, (int)size), chunk);
                 if (n < 0)
                 {
@@ -395,32 +391,17 @@ public static class InitramfsReader
             used += copy;
             return copy;
         }
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 
     /// <summary>Counts and hashes (CRC-32, as gzip's trailer) what is read through it.</summary>
-    private sealed class Crc32Stream(Stream inner) : Stream
+    private sealed class Crc32Stream(Stream inner) : ForwardReadStream
     {
         private readonly Crc32 crc = new();
 
         public uint Crc => crc.GetCurrentHashAsUInt32();
 
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
         public override long Length => Position;
         public override long Position { get; set; }
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
         public override int Read(Span<byte> buffer)
         {
@@ -429,16 +410,6 @@ public static class InitramfsReader
             Position += n;
             return n;
         }
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 
     private static int ZstdFrameEnd(byte[] data, int start)

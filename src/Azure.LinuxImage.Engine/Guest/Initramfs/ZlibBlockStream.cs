@@ -10,7 +10,7 @@ namespace Azure.LinuxImage.Engine.Guest.Initramfs;
 /// without the second, managed pass of <see cref="DeflateBlockScanner"/>. The last few MiB of
 /// output are kept for the re-encoded tail.
 /// </summary>
-internal sealed unsafe class ZlibBlockStream : Stream
+internal sealed unsafe class ZlibBlockStream : ForwardReadStream
 {
     private const int RingSize = 4 << 20;
     private const int ZBufError = -5;
@@ -89,7 +89,6 @@ internal sealed unsafe class ZlibBlockStream : Stream
         return new DeflateCut(c.Bit, c.Plain, c.Crc, tail, Plain, Crc, EndByte);
     }
 
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
     public override int Read(Span<byte> destination)
     {
@@ -177,19 +176,4 @@ internal sealed unsafe class ZlibBlockStream : Stream
         base.Dispose(disposing);
     }
 
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }

@@ -22,7 +22,7 @@ internal sealed record ZstdCut(int FrameStart, int Block, int HeaderOffset, long
 /// XXH64 at every block start of the last frame are known after one pass. The last few MiB of
 /// output are kept, which holds the block with the trailer in any real initramfs.
 /// </summary>
-internal sealed unsafe class ZstdSegmentStream : Stream
+internal sealed unsafe class ZstdSegmentStream : ForwardReadStream
 {
     internal const int RingSize = 4 << 20;
 
@@ -109,7 +109,6 @@ internal sealed unsafe class ZstdSegmentStream : Stream
         return new ZstdCut(frames[lastFrame].Start, b.Block, b.HeaderOffset, b.Plain, plainAtFrame, b.Hash, tail);
     }
 
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
     public override int Read(Span<byte> destination)
     {
@@ -259,21 +258,6 @@ internal sealed unsafe class ZstdSegmentStream : Stream
         base.Dispose(disposing);
     }
 
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     /// <summary>The frames between <paramref name="start"/> and <paramref name="end"/>, walked by their headers.</summary>
     internal static List<ZstdFrame> ParseFrames(byte[] data, int start, int end)
