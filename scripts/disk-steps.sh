@@ -82,6 +82,27 @@ standin() {
   chmod 755 "$1"
 }
 
+# agent_standin ROOT PYTHON VERSION: WALinuxAgent as the SDK finds it (the waagent script and the
+# azurelinuxagent package of PYTHON, e.g. python3.9, stating VERSION); nothing of it runs.
+agent_standin() {
+  local root=$1 agent="$1/usr/lib/$2/site-packages/azurelinuxagent"
+  mkdir -p "$root/usr/sbin" "$agent/common"
+  printf '#!/usr/bin/python3 -u\n# stand-in of WALinuxAgent'"'"'s script\n' > "$root/usr/sbin/waagent"; chmod 755 "$root/usr/sbin/waagent"
+  : > "$agent/__init__.py"
+  printf "AGENT_NAME = 'WALinuxAgent'\nAGENT_VERSION = '%s'\n" "$3" > "$agent/common/version.py"
+}
+
+# host_key_standins ROOT MODE: the SSH host keys an installed system has (deprovisioning removes
+# them), private ones with MODE (RHEL's 640 for group ssh_keys, 600 elsewhere).
+host_key_standins() {
+  local k
+  mkdir -p "$1/etc/ssh"
+  for k in rsa ecdsa ed25519; do
+    printf 'stand-in %s host key\n' "$k" > "$1/etc/ssh/ssh_host_${k}_key"; chmod "$2" "$1/etc/ssh/ssh_host_${k}_key"
+    printf 'ssh-%s AAAA stand-in\n' "$k" > "$1/etc/ssh/ssh_host_${k}_key.pub"
+  done
+}
+
 # kernel_modules SRC DEST KVER REGEX: the modules of the installed tree SRC (a /lib/modules/VERSION)
 # whose modules.dep paths match REGEX (extended, without `.ko`), with their dependencies, copied to
 # DEST/lib/modules/KVER (a depmod base) and indexed there by the real depmod under KVER: Debian's

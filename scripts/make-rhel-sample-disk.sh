@@ -208,11 +208,7 @@ EOF
   install -D -m 644 "$debian/lib/udev/rules.d/66-azure-storage.rules" "$t/usr/lib/udev/rules.d/66-azure-storage.rules"
   standin "$t/usr/sbin/sshd"; standin "$t/usr/sbin/NetworkManager"; standin "$t/usr/sbin/chronyd"
   standin "$t/usr/bin/python3.9"; ln -s python3.9 "$t/usr/bin/python3"
-  printf '#!/usr/bin/python3 -u\n# stand-in of WALinuxAgent'"'"'s script\n' > "$t/usr/sbin/waagent"; chmod 755 "$t/usr/sbin/waagent"
-  local agent="$t/usr/lib/python3.9/site-packages/azurelinuxagent"
-  mkdir -p "$agent/common"
-  : > "$agent/__init__.py"
-  printf "AGENT_NAME = 'WALinuxAgent'\nAGENT_VERSION = '2.7.0.6'\n" > "$agent/common/version.py"
+  agent_standin "$t" python3.9 2.7.0.6
   # WALinuxAgent's packaged configuration (RHEL's), with the resource disk left off.
   cat > "$t/etc/waagent.conf" <<'EOF'
 #
@@ -284,10 +280,7 @@ EOF
   printf 'root:::\nwheel:::alma\nsshd:!::\nalma:!::\n' > "$t/etc/gshadow"
   chmod 000 "$t/etc/shadow" "$t/etc/gshadow"
   mkdir -p "$t/etc/ssh" "$t/home/alma" "$t/var/lib/systemd"
-  for k in rsa ecdsa ed25519; do
-    printf 'stand-in %s host key\n' "$k" > "$t/etc/ssh/ssh_host_${k}_key"; chmod 640 "$t/etc/ssh/ssh_host_${k}_key"
-    printf 'ssh-%s AAAA stand-in\n' "$k" > "$t/etc/ssh/ssh_host_${k}_key.pub"
-  done
+  host_key_standins "$t" 640
   printf 'PermitRootLogin prohibit-password\nPasswordAuthentication yes\nClientAliveInterval 180\n' > "$t/etc/ssh/sshd_config"
   printf 'dnf update -y\nsudo reboot\n' > "$t/root/.bash_history"
   printf 'ls\n' > "$t/home/alma/.bash_history"

@@ -339,11 +339,7 @@ printf 'zypper log of the installation\n' > "$t/var/log/zypper.log"
 # SUSE's packaged waagent.conf), the SSH host keys generated at first boot, the agent's log.
 later="$tmp/later"
 mkdir -p "$later/etc/ssh" "$later/usr/sbin" "$later/usr/lib/systemd/system" "$later/etc/systemd/system/multi-user.target.wants" "$later/var/log" "$later/usr/lib/udev/rules.d"
-agent="$later/usr/lib/python3.6/site-packages/azurelinuxagent"
-mkdir -p "$agent/common"
-: > "$agent/__init__.py"
-printf "AGENT_NAME = 'WALinuxAgent'\nAGENT_VERSION = '2.9.1.1'\n" > "$agent/common/version.py"
-printf '#!/usr/bin/python3 -u\n# stand-in of WALinuxAgent'"'"'s script\n' > "$later/usr/sbin/waagent"; chmod 755 "$later/usr/sbin/waagent"
+agent_standin "$later" python3.6 2.9.1.1
 printf '[Unit]\nDescription=Azure Linux Agent\n[Service]\nExecStart=/usr/bin/python3 -u /usr/sbin/waagent -daemon\n[Install]\nWantedBy=multi-user.target\n' > "$later/usr/lib/systemd/system/waagent.service"
 ln -s /usr/lib/systemd/system/waagent.service "$later/etc/systemd/system/multi-user.target.wants/waagent.service"
 install -m 644 "$debian/lib/udev/rules.d/66-azure-storage.rules" "$later/usr/lib/udev/rules.d/66-azure-storage.rules"
@@ -395,10 +391,7 @@ OS.RootDeviceScsiTimeout=300
 # Add firewall rules to protect access to Azure host node services
 OS.EnableFirewall=y
 EOF
-for k in rsa ecdsa ed25519; do
-  printf 'stand-in %s host key\n' "$k" > "$later/etc/ssh/ssh_host_${k}_key"; chmod 600 "$later/etc/ssh/ssh_host_${k}_key"
-  printf 'ssh-%s AAAA stand-in\n' "$k" > "$later/etc/ssh/ssh_host_${k}_key.pub"
-done
+host_key_standins "$later" 600
 printf 'waagent log of the build VM\n' > "$later/var/log/waagent.log"
 
 # snapper's description of a snapshot: @/.snapshots/N/info.xml.
