@@ -23,8 +23,8 @@ public sealed partial class BtrfsFileSystem
     {
         var (treeId, inode, _) = ForChange(node);
         byte[] nameBytes = Encoding.UTF8.GetBytes(name);
-        if (!(name.StartsWith("user.", StringComparison.Ordinal) || name.StartsWith("trusted.", StringComparison.Ordinal) || name.StartsWith("security.", StringComparison.Ordinal))
-            || name.EndsWith('.') || nameBytes.Length > BtrfsDirEntry.MaxNameLength || nameBytes.Contains((byte)0))
+        // btrfs stores the whole name with its prefix, so the limit applies to all of it.
+        if (XattrNames.Split(name, BtrfsDirEntry.MaxNameLength) is null || name.EndsWith('.') || nameBytes.Length > BtrfsDirEntry.MaxNameLength)
         {
             throw XattrRefused(node, name, "only the user., trusted. and security. namespaces are written, with names of at most 255 bytes");
         }

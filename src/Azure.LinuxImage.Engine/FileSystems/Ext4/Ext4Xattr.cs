@@ -32,18 +32,10 @@ internal static class Ext4Xattr
     }
 
     /// <summary>The namespaces written: index and name without the prefix, or null.</summary>
-    public static (byte Index, byte[] Name)? Split(string name)
-    {
-        foreach (var (prefix, index) in new[] { ("user.", (byte)1), ("trusted.", (byte)4), ("security.", (byte)6) })
-        {
-            if (name.StartsWith(prefix, StringComparison.Ordinal) && name.Length > prefix.Length)
-            {
-                byte[] bytes = Encoding.UTF8.GetBytes(name[prefix.Length..]);
-                return bytes.Length <= 255 && !bytes.Contains((byte)0) ? (index, bytes) : null;
-            }
-        }
-        return null;
-    }
+    public static (byte Index, byte[] Name)? Split(string name) =>
+        XattrNames.Split(name, 255) is var (ns, bytes)
+            ? (ns switch { XattrNamespace.User => (byte)1, XattrNamespace.Trusted => (byte)4, _ => (byte)6 }, bytes)
+            : null;
 
     private static int Pad(int n) => (n + 3) & ~3;
 

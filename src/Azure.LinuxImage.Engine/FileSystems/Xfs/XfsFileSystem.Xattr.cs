@@ -207,16 +207,8 @@ public sealed partial class XfsFileSystem
     }
 
     /// <summary>The namespace flags (XFS_ATTR_ROOT, XFS_ATTR_SECURE, none for user.) and the name without its prefix.</summary>
-    private static (byte Flags, byte[] Name)? SplitAttrName(string name)
-    {
-        foreach (var (prefix, flags) in new[] { ("user.", (byte)0), ("trusted.", XfsAttrLeaf.FlagRoot), ("security.", XfsAttrLeaf.FlagSecure) })
-        {
-            if (name.StartsWith(prefix, StringComparison.Ordinal) && name.Length > prefix.Length)
-            {
-                byte[] bytes = Encoding.UTF8.GetBytes(name[prefix.Length..]);
-                return bytes.Length <= MaxShortformName && !bytes.Contains((byte)0) ? (flags, bytes) : null;
-            }
-        }
-        return null;
-    }
+    private static (byte Flags, byte[] Name)? SplitAttrName(string name) =>
+        XattrNames.Split(name, MaxShortformName) is var (ns, bytes)
+            ? (ns switch { XattrNamespace.User => (byte)0, XattrNamespace.Trusted => XfsAttrLeaf.FlagRoot, _ => XfsAttrLeaf.FlagSecure }, bytes)
+            : null;
 }
