@@ -30,9 +30,24 @@ public static class PatchApplier
                 "it belongs to another build of the image; run a rebuild (dotnet build -t:Rebuild)");
         }
         using var volume = FileVolume.OpenReadWrite(image, virtualSize);
+        // The image's earlier writes (the conversion's gigabytes) reach the disk while the patch is
+        // computed; the fsync below then has only the patch's own sectors left to wait for.
+        var earlierWrites = volume.FlushInBackground();
         var baseView = new JournalBaseView(volume, journal);
-        var changes = computeChanges(baseView);
+        IReadOnlyList<(long Offset, byte[] Data)> changes;
+        try
+        {
+            changes = computeChanges(baseView);
+        }
+        catch
+        {
+            // The handle is closed on the way out; the flush must not run on a closed handle.
+            WaitQuietly(earlierWrites);
+            throw;
+        }
         using var timed = StepTimings.Measure("patch: journal and apply");
+        // Linux reports a write-back error to one fsync only: if the background one got it, it is thrown here.
+        earlierWrites.GetAwaiter().GetResult();
         foreach (var (offset, data) in changes)
         {
             volume.CheckRange(offset, data.Length);
@@ -91,6 +106,18 @@ public static class PatchApplier
         volume.Flush();
         finalJournal.Save(journalPath);
         return new PatchApplyResult(changedRanges, written, restored);
+    }
+
+    private static void WaitQuietly(Task task)
+    {
+        try
+        {
+            task.Wait();
+        }
+        catch (AggregateException)
+        {
+            // The patch's own failure is the one to report.
+        }
     }
 
     /// <summary>The unpatched image for reading (validation of "before" state, diagnostics).</summary>
