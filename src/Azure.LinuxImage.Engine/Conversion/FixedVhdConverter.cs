@@ -142,6 +142,8 @@ public static class FixedVhdConverter
             free.Writer.TryWrite(GC.AllocateUninitializedArray<byte>(ChunkSize, pinned: true));
         }
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        // The disk writes the image while the copy goes on, instead of all of it at the patch's fsync.
+        using var writeback = EarlyWriteback.TryStart(output);
         long written = 0;
         var writer = Task.Run(async () =>
         {
@@ -152,6 +154,7 @@ public static class FixedVhdConverter
                     try
                     {
                         written += WriteNonZero(output, buffer.AsSpan(0, length), offset);
+                        writeback?.Finished(offset + length);
                     }
                     finally
                     {
@@ -180,7 +183,11 @@ public static class FixedVhdConverter
                     // Chunks aligned to the chunk size keep reads and writes on block boundaries.
                     long chunkEnd = Math.Min(extent.End, ((at / ChunkSize) + 1) * ChunkSize);
                     int length = (int)(chunkEnd - at);
-                    if (cloner?.TryTransfer(at, length) != true)
+                    if (cloner?.TryTransfer(at, length) == true)
+                    {
+                        writeback?.Finished(chunkEnd);
+                    }
+                    else
                     {
                         byte[] buffer = free.Reader.ReadAsync(stop.Token).AsTask().GetAwaiter().GetResult();
                         source.ReadAt(at, buffer.AsSpan(0, length));
