@@ -148,11 +148,14 @@ for v in "${variants[@]}"; do
   make_project "$work/proj-$v-new" "$work/$v.qcow2" "$version"
   [ -n "$base_version" ] && make_project "$work/proj-$v-base" "$work/$v.qcow2" "$base_version"
   for s in "${sdks[@]}"; do build "$work/proj-$v-$s"; done # restore, and the JIT's disk caches warm
+  qemu-img convert -f qcow2 -O vpc -o subformat=fixed,force_size=on "$work/$v.qcow2" "$work/out.vhd"
   : > "$work/tool-rss"
   for r in $(seq 1 "$runs"); do
+    # Each measured write starts the same way: its previous output (about 1 GiB) deleted just
+    # before, as a first build deletes bin/ and obj/. On this machine's disk (ext4 mounted with
+    # discard) the cost of writing depended on what was freed and written just before, by up to 2 s.
     rm -f "$work/out.vhd"
     measure "qemu-$v" "$work/out.vhd" qemu-img convert -f qcow2 -O vpc -o subformat=fixed,force_size=on "$work/$v.qcow2" "$work/out.vhd"
-    rm -f "$work/out.vhd"
     for s in "${sdks[@]}"; do
       p="$work/proj-$v-$s"
       rm -rf "$p/bin" "$p/obj/Debug"
@@ -166,6 +169,7 @@ for v in "${variants[@]}"; do
   awk -v v="$version" '$2 == v' "$work/tool-rss" | sort -n | tail -1 > "$work/tool-rss-$v-new"
   [ -n "$base_version" ] && awk -v v="$base_version" '$2 == v' "$work/tool-rss" | sort -n | tail -1 > "$work/tool-rss-$v-base"
   : > "$work/tool-rss"
+  rm -f "$work/out.vhd"
 done
 
 # Conversion alone: this machine's file system, then a loop-mounted XFS with reflink.
