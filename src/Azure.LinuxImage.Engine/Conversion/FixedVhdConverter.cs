@@ -170,6 +170,8 @@ public static class FixedVhdConverter
         }, CancellationToken.None);
 
         long read = 0;
+        // Reported at once, so a terminal shows how much there is to copy (and a fast copy still shows progress start to end).
+        progress?.Report(new ConversionProgress(0, total));
         var lastReport = Environment.TickCount64;
         // Plain data ranges are cloned (reflink) or copied in the kernel where the file system can.
         var cloner = FileRangeCloner.TryCreate(source, output);

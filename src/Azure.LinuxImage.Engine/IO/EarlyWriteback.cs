@@ -12,8 +12,9 @@ namespace Azure.LinuxImage.Engine.IO;
 /// Submitting can block once the device's queue is full, so it runs on its own thread and the copy
 /// never waits for it. It is only a hint: durability still comes from the patch step's fsync, and
 /// write-back errors are reported there (SYNC_FILE_RANGE_WRITE alone does not collect them).
-/// The thread holds a reference on the handle, so the file stays open until its last call even
-/// when the caller has closed its handle; no second descriptor exists for a child process to inherit.
+/// The thread holds a reference on the handle (no second descriptor for a child process to
+/// inherit), and Dispose waits for it: .NET locks the files it opens (FileShare as flock), so a
+/// handle whose close was deferred kept the output locked after the conversion returned.
 /// </summary>
 internal sealed partial class EarlyWriteback : IDisposable
 {
@@ -23,6 +24,7 @@ internal sealed partial class EarlyWriteback : IDisposable
     private const long Window = 32L << 20;
 
     private readonly SafeFileHandle output;
+    private readonly Thread thread;
     private readonly object gate = new();
     private long finished;
     private long submitted;
@@ -31,6 +33,7 @@ internal sealed partial class EarlyWriteback : IDisposable
     private EarlyWriteback(SafeFileHandle output)
     {
         this.output = output;
+        thread = new Thread(Run) { IsBackground = true, Name = "early write-back" };
     }
 
     [LibraryImport("libc", EntryPoint = "sync_file_range", SetLastError = true)]
@@ -46,10 +49,9 @@ internal sealed partial class EarlyWriteback : IDisposable
         var writeback = new EarlyWriteback(output);
         bool added = false;
         output.DangerousAddRef(ref added);
-        var thread = new Thread(writeback.Run) { IsBackground = true, Name = "early write-back" };
         try
         {
-            thread.Start();
+            writeback.thread.Start();
         }
         catch
         {
@@ -76,6 +78,7 @@ internal sealed partial class EarlyWriteback : IDisposable
         }
     }
 
+    /// <summary>Stops submitting (what is left is written back by the kernel or the patch's fsync) and waits for a call under way.</summary>
     public void Dispose()
     {
         lock (gate)
@@ -83,6 +86,7 @@ internal sealed partial class EarlyWriteback : IDisposable
             stopping = true;
             Monitor.Pulse(gate);
         }
+        thread.Join();
     }
 
     private void Run()
@@ -94,25 +98,24 @@ internal sealed partial class EarlyWriteback : IDisposable
             {
                 long from;
                 long to;
-                bool last;
                 lock (gate)
                 {
                     while (!stopping && finished - submitted < Window)
                     {
                         Monitor.Wait(gate);
                     }
+                    if (stopping)
+                    {
+                        // The tail is not submitted: the caller is waiting, and the call can block.
+                        return;
+                    }
                     from = submitted;
                     to = finished;
-                    last = stopping;
                     submitted = to;
                 }
-                if (to > from && SyncFileRange(fd, from, to - from, SYNC_FILE_RANGE_WRITE) != 0)
+                if (SyncFileRange(fd, from, to - from, SYNC_FILE_RANGE_WRITE) != 0)
                 {
                     // A file system without it (or a full queue reported as an error) only loses the hint.
-                    return;
-                }
-                if (last)
-                {
                     return;
                 }
             }
