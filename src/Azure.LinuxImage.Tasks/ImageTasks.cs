@@ -18,6 +18,9 @@ namespace Azure.LinuxImage.Tasks
 
         public ITaskItem[] InvalidateFiles { get; set; } = System.Array.Empty<ITaskItem>();
 
+        /// <summary>The patch step's cache folder, which the conversion warms from the source disk while it copies.</summary>
+        public string? PatchCacheDirectory { get; set; }
+
         protected override string Command => "convert";
 
         protected override void AppendArguments(ResponseFileBuilder args)
@@ -27,6 +30,7 @@ namespace Azure.LinuxImage.Tasks
             args.AddOption("--state", StateFile);
             args.AddOption("--inputs-file", InputsFile);
             args.AddOptions("--invalidate", InvalidateFiles.Select(i => i.ItemSpec));
+            args.AddOption("--patch-cache", PatchCacheDirectory);
         }
     }
 

@@ -1,4 +1,5 @@
 using Azure.LinuxImage.Engine.Diagnostics;
+using Azure.LinuxImage.Engine.Disks;
 using Azure.LinuxImage.Engine.Guest;
 using Azure.LinuxImage.Engine.Guest.Patching;
 using Azure.LinuxImage.Engine.IO;
@@ -45,5 +46,35 @@ public static class ImagePatcher
             return StepTimings.Measure("patch: overlay changes", overlay.GetChanges);
         });
         return new ImagePatchResult(applied, actions, [.. diagnostics.Select(d => d.InGuest(image))]);
+    }
+
+    /// <summary>
+    /// Starts the patch step's slowest part (extending the initramfs) on the source disk, on a
+    /// thread of its own, while the conversion copies that disk: the converted image holds the same
+    /// bytes, so the patch step finds the result in <paramref name="cacheDirectory"/> by its inputs.
+    /// Only a head start: on a machine without a core to spare it does nothing, and whatever goes
+    /// wrong here (a guest the patch step will report on itself) is the returned reason, never a
+    /// failure of the conversion. Nothing is written to the disk.
+    /// </summary>
+    public static Task<string?> WarmCacheInBackground(string sourceDisk, DiskFormat? format, string cacheDirectory, GuestPatchOptions options)
+    {
+        if (Environment.ProcessorCount < 2)
+        {
+            return Task.FromResult<string?>("one processor: the conversion gets it alone");
+        }
+        return Task.Factory.StartNew(() =>
+        {
+            try
+            {
+                using var disk = DiskImageOpener.Open(sourceDisk, format);
+                var mounts = GuestMounts.Open(new DiskOverlay(disk), sourceDisk);
+                GuestPatcher.WarmInitramfsCache(mounts, options, cacheDirectory);
+                return null;
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                return e.Message;
+            }
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
 }

@@ -40,6 +40,29 @@ public sealed class InitramfsPatchCacheTests
     }
 
     [TestMethod]
+    [DynamicData(nameof(GuestInitramfsFixture.Families), typeof(GuestInitramfsFixture))]
+    public void Warming_from_the_unpatched_guest_writes_nothing_there_and_the_patch_then_reuses_it(string family)
+    {
+        using var cache = new TempDir("patch-cache");
+        var source = GuestInitramfsFixture.Family(family);
+        var before = source.Snapshot();
+        GuestPatcher.WarmInitramfsCache(source, Defaults, cache.Path);
+        Assert.AreEqual(before, source.Snapshot(), "the warm-up reads the guest (the source disk), never writes it");
+        var entries = Directory.GetFiles(cache.Path);
+        Assert.IsNotEmpty(Directory.GetFiles(cache.Path, "*.patch"), "the initramfs result is stored");
+        var stamps = entries.ToDictionary(e => e, File.GetLastWriteTimeUtc);
+
+        var warmed = GuestInitramfsFixture.Family(family);
+        GuestPatcher.Patch(warmed, Defaults, cache.Path);
+        CollectionAssert.AreEquivalent(entries, Directory.GetFiles(cache.Path), "the patch looks up the entries the warm-up stored");
+        Assert.IsTrue(entries.All(e => File.GetLastWriteTimeUtc(e) == stamps[e]), "entries are read, not rewritten");
+
+        var clean = GuestInitramfsFixture.Family(family);
+        GuestPatcher.Patch(clean, Defaults);
+        Assert.AreEqual(clean.Snapshot(), warmed.Snapshot());
+    }
+
+    [TestMethod]
     public void A_damaged_entry_is_computed_again_and_a_changed_initramfs_gets_its_own_entry()
     {
         using var cache = new TempDir("patch-cache");

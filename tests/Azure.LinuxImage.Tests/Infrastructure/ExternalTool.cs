@@ -28,7 +28,7 @@ public static class ExternalTool
         return name;
     }
 
-    public static Result Run(string tool, IEnumerable<string> args, string? workingDirectory = null, string? stdin = null, int timeoutSeconds = 600)
+    public static Result Run(string tool, IEnumerable<string> args, string? workingDirectory = null, string? stdin = null, int timeoutSeconds = 600, IReadOnlyDictionary<string, string>? environment = null)
     {
         var psi = new ProcessStartInfo(Find(tool))
         {
@@ -41,6 +41,10 @@ public static class ExternalTool
         foreach (string a in args)
         {
             psi.ArgumentList.Add(a);
+        }
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            psi.Environment[name] = value;
         }
         using var process = Process.Start(psi)!;
         var stdout = process.StandardOutput.ReadToEndAsync();

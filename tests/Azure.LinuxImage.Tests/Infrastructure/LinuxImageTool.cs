@@ -16,4 +16,8 @@ public static class LinuxImageTool
 
     /// <summary>Standard output and error kept apart: the tool's contract is results on one, errors on the other.</summary>
     public static ExternalTool.Result Run(params string[] args) => ExternalTool.Run("dotnet", [Assembly, .. args], timeoutSeconds: 300);
+
+    /// <summary>With <paramref name="environment"/> added to this process's (SOURCE_DATE_EPOCH for images compared byte for byte).</summary>
+    public static ExternalTool.Result RunWith(IReadOnlyDictionary<string, string> environment, params string[] args) =>
+        ExternalTool.Run("dotnet", [Assembly, .. args], timeoutSeconds: 300, environment: environment);
 }

@@ -83,7 +83,9 @@ public sealed class InitramfsPatchCache(string directory)
             Span<byte> length = stackalloc byte[8];
             BinaryPrimitives.WriteInt64LittleEndian(length, bytes?.LongLength ?? -1);
             hash.Append(length);
-            hash.Append(bytes ?? []);
+            // XxHash128's one-shot form is vectorised; appending tens of MiB to the streaming
+            // state runs about ten times slower (34 ms against 3 for a 36 MB initramfs).
+            hash.Append(XxHash128.Hash(bytes ?? []));
         }
         Add("initramfs-patch/" + FormatVersion.ToString(System.Globalization.CultureInfo.InvariantCulture));
         AddBytes(original);

@@ -53,34 +53,7 @@ public static class GuestPatcher
             actions.AddRange(PatchFstab(staged));
 
             step = "the initramfs";
-            // NVMe-based VM sizes also need the nvme driver before the root file system mounts.
-            var wanted = options.AzureDiskController == AzureDiskController.NVMe
-                ? [.. HyperVInitramfs.PatchedDrivers, "nvme"]
-                : HyperVInitramfs.PatchedDrivers;
-            actions.AddRange(HyperVInitramfs.ConfigureGenerator(staged, distribution.InitramfsGenerator, wanted));
-            foreach (var kernel in kernels.Where(k => k.InitramfsPath is not null))
-            {
-                var modules = KernelModules.Load(staged, kernel.Version);
-                if (modules is null)
-                {
-                    diagnostics.Add(Diagnostic.Create(DiagnosticCatalog.HyperVModulesNotInstalled, "/lib/modules/" + kernel.Version, kernel.Version, string.Join(", ", HyperVInitramfs.PatchedDrivers)));
-                    continue;
-                }
-                try
-                {
-                    using var timed = StepTimings.Measure("patch: initramfs " + kernel.Version);
-                    string? log = HyperVInitramfs.AppendDrivers(staged, kernel.InitramfsPath!, modules, distribution.InitramfsGenerator, AvailableDrivers(modules, wanted), initramfsCache);
-                    if (log is not null)
-                    {
-                        actions.Add(log);
-                    }
-                }
-                catch (LinuxImageException ex) when (ex.Descriptor == DiagnosticCatalog.HyperVModulesNotInstalled
-                    || ex.Descriptor == DiagnosticCatalog.InitramfsCannotAppend || ex.Descriptor == DiagnosticCatalog.InitramfsUnreadable)
-                {
-                    diagnostics.Add(ex.ToDiagnostic());
-                }
-            }
+            actions.AddRange(PatchInitramfs(staged, kernels, distribution, options, initramfsCache, diagnostics));
 
             if (options.Deprovision)
             {
@@ -98,6 +71,58 @@ public static class GuestPatcher
         }
         diagnostics.AddRange(actions.Select(a => Diagnostic.Create(DiagnosticCatalog.GuestPatchAction, null, a)));
         return new GuestPatchResult(distribution, actions, diagnostics);
+    }
+
+    /// <summary>
+    /// R7 for every kernel: the generator configured for future images, and each initramfs extended
+    /// (through <paramref name="cache"/> when its inputs were seen before).
+    /// </summary>
+    private static List<string> PatchInitramfs(StagedGuestFileSystem staged, IReadOnlyList<InstalledKernel> kernels, GuestDistribution distribution, GuestPatchOptions options, InitramfsPatchCache? cache, List<Diagnostic> diagnostics)
+    {
+        var actions = new List<string>();
+        // NVMe-based VM sizes also need the nvme driver before the root file system mounts.
+        var wanted = options.AzureDiskController == AzureDiskController.NVMe
+            ? [.. HyperVInitramfs.PatchedDrivers, "nvme"]
+            : HyperVInitramfs.PatchedDrivers;
+        actions.AddRange(HyperVInitramfs.ConfigureGenerator(staged, distribution.InitramfsGenerator, wanted));
+        foreach (var kernel in kernels.Where(k => k.InitramfsPath is not null))
+        {
+            var modules = KernelModules.Load(staged, kernel.Version);
+            if (modules is null)
+            {
+                diagnostics.Add(Diagnostic.Create(DiagnosticCatalog.HyperVModulesNotInstalled, "/lib/modules/" + kernel.Version, kernel.Version, string.Join(", ", HyperVInitramfs.PatchedDrivers)));
+                continue;
+            }
+            try
+            {
+                using var timed = StepTimings.Measure("patch: initramfs " + kernel.Version);
+                string? log = HyperVInitramfs.AppendDrivers(staged, kernel.InitramfsPath!, modules, distribution.InitramfsGenerator, AvailableDrivers(modules, wanted), cache);
+                if (log is not null)
+                {
+                    actions.Add(log);
+                }
+            }
+            catch (LinuxImageException ex) when (ex.Descriptor == DiagnosticCatalog.HyperVModulesNotInstalled
+                || ex.Descriptor == DiagnosticCatalog.InitramfsCannotAppend || ex.Descriptor == DiagnosticCatalog.InitramfsUnreadable)
+            {
+                diagnostics.Add(ex.ToDiagnostic());
+            }
+        }
+        return actions;
+    }
+
+    /// <summary>
+    /// Does the initramfs part of <see cref="Patch"/> on <paramref name="fs"/> for its cache alone:
+    /// nothing is written to the guest. The convert step runs it on the source disk beside the copy,
+    /// whose bytes the patch step then reads: the patch finds its result by the same inputs instead
+    /// of decompressing and recompressing the initramfs on the build's critical path.
+    /// </summary>
+    public static void WarmInitramfsCache(IGuestFileSystem fs, GuestPatchOptions options, string cacheDirectory)
+    {
+        var diagnostics = new List<Diagnostic>();
+        var distribution = GuestDistribution.Detect(fs, diagnostics);
+        var staged = new StagedGuestFileSystem(fs);
+        PatchInitramfs(staged, HyperVInitramfs.FindKernels(staged), distribution, options, new InitramfsPatchCache(cacheDirectory), diagnostics);
     }
 
     /// <summary>The required drivers always; the others (network, utilities, nvme) only when the kernel has them.</summary>
