@@ -172,6 +172,7 @@ public static class HyperVInitramfs
         string? log = AppendDrivers(fs, initramfsPath, original, modules, generator, drivers, out byte[]? patched, out var modulesAfter);
         if (key is not null)
         {
+            using var store = Diagnostics.StepTimings.Measure("patch: initramfs store");
             cache!.Put(key, InitramfsPatchCache.Entry.Diff(original, patched ?? original, log));
             // Validation reads the initramfs this step leaves: its list is known here without decompressing.
             cache.ModuleLists.Put(InitramfsModuleListCache.Key(patched ?? original), modulesAfter);
@@ -246,6 +247,7 @@ public static class HyperVInitramfs
             entries.Add(new CpioEntry(path, CpioEntry.RegularType | 0x1A4, 0, 0, 0, content));
         }
 
+        var merge = Diagnostics.StepTimings.Measure("patch: initramfs merge");
         var depLines = new StringBuilder(Encoding.UTF8.GetString(depEntry.Data));
         foreach (string module in toAdd)
         {
@@ -300,6 +302,7 @@ public static class HyperVInitramfs
             how = "rd.driver.pre in etc/cmdline.d and etc/modules-load.d";
         }
 
+        merge.Dispose();
         using var rebuild = Diagnostics.StepTimings.Measure("patch: initramfs rebuild");
         patched = Rebuild(original, image, entries, modules.ConfigOption("CONFIG_RD_GZIP") == 'y', out string placement);
         modulesAfter.UnionWith(entries.Where(e => e.IsRegular).Select(e => KernelModules.ModuleNameOf(e.NormalPath)).OfType<string>());

@@ -16,35 +16,17 @@ public static class KmodIndexWriter
     private const uint ValuesFlag = 0x40000000;
     private const uint ChildrenFlag = 0x20000000;
 
-    private sealed class Node
-    {
-        public readonly SortedDictionary<byte, Node> Children = [];
-        public readonly List<(uint Priority, string Value)> Values = [];
-    }
-
     /// <summary>Keys with their values in priority order (lower first, as kmod returns them).</summary>
     public static byte[] Write(IEnumerable<(string Key, string Value, uint Priority)> entries)
     {
-        var root = new Node();
-        foreach (var (key, value, priority) in entries)
-        {
-            var node = root;
-            foreach (byte b in Encoding.ASCII.GetBytes(key))
-            {
-                if (!node.Children.TryGetValue(b, out var child))
-                {
-                    node.Children[b] = child = new Node();
-                }
-                node = child;
-            }
-            if (!node.Values.Contains((priority, value)))
-            {
-                node.Values.Add((priority, value));
-            }
-        }
+        // The trie is walked over the keys sorted bytewise (stable, so equal keys keep their
+        // order): every node is a run of keys sharing a prefix. Tens of thousands of aliases made
+        // a node object per byte before (about 100 ms for a Debian initramfs); this makes none.
+        var sorted = entries.Select(e => new Entry(Encoding.ASCII.GetBytes(e.Key), e.Value, e.Priority))
+            .OrderBy(e => e.Key, KeyOrder.Instance).ToArray();
         using var stream = new MemoryStream();
         stream.Write(new byte[12]);
-        uint rootOffset = WriteNode(stream, root);
+        uint rootOffset = WriteNode(stream, sorted, 0, sorted.Length, 0);
         byte[] result = stream.ToArray();
         BinaryPrimitives.WriteUInt32BigEndian(result, Magic);
         BinaryPrimitives.WriteUInt32BigEndian(result.AsSpan(4), Version);
@@ -52,21 +34,51 @@ public static class KmodIndexWriter
         return result;
     }
 
-    /// <summary>Writes children first, so a node is written once its children's offsets are known; returns the flagged offset.</summary>
-    private static uint WriteNode(MemoryStream stream, Node node)
+    private sealed record Entry(byte[] Key, string Value, uint Priority);
+
+    private sealed class KeyOrder : IComparer<byte[]>
     {
-        // Collapse single-child chains without values into this node's prefix, as depmod does.
-        var prefix = new List<byte>();
-        while (node.Values.Count == 0 && node.Children.Count == 1)
+        public static readonly KeyOrder Instance = new();
+
+        public int Compare(byte[]? x, byte[]? y) => x.AsSpan().SequenceCompareTo(y);
+    }
+
+    /// <summary>
+    /// Writes the node of keys [<paramref name="lo"/>, <paramref name="hi"/>), which share their
+    /// first <paramref name="depth"/> bytes: children first, so a node is written once its
+    /// children's offsets are known, in byte order. Returns the flagged offset.
+    /// </summary>
+    private static uint WriteNode(MemoryStream stream, Entry[] keys, int lo, int hi, int depth)
+    {
+        // Collapse single-child chains without values into this node's prefix, as depmod does. In
+        // a sorted run, a key ending here comes first, and the first and last keys share the next
+        // byte only when every key does.
+        int start = depth;
+        while (lo < hi && keys[lo].Key.Length > depth && keys[lo].Key[depth] == keys[hi - 1].Key[depth])
         {
-            var only = node.Children.First();
-            prefix.Add(only.Key);
-            node = only.Value;
+            depth++;
         }
-        var childOffsets = new Dictionary<byte, uint>();
-        foreach (var (ch, child) in node.Children)
+        int children = lo;
+        var values = new List<(uint Priority, string Value)>();
+        while (children < hi && keys[children].Key.Length == depth)
         {
-            childOffsets[ch] = WriteNode(stream, child);
+            if (!values.Contains((keys[children].Priority, keys[children].Value)))
+            {
+                values.Add((keys[children].Priority, keys[children].Value));
+            }
+            children++;
+        }
+        var childOffsets = new List<(byte Byte, uint Offset)>();
+        for (int first = children; first < hi;)
+        {
+            byte b = keys[first].Key[depth];
+            int end = first + 1;
+            while (end < hi && keys[end].Key[depth] == b)
+            {
+                end++;
+            }
+            childOffsets.Add((b, WriteNode(stream, keys, first, end, depth + 1)));
+            first = end;
         }
         uint offset = (uint)stream.Length;
         if (offset > 0x0FFFFFFF)
@@ -75,31 +87,37 @@ public static class KmodIndexWriter
         }
         uint flags = 0;
         Span<byte> word = stackalloc byte[4];
-        if (prefix.Count > 0)
+        if (depth > start)
         {
             flags |= PrefixFlag;
-            stream.Write(prefix.ToArray());
+            stream.Write(keys[lo].Key, start, depth - start);
             stream.WriteByte(0);
         }
-        if (node.Children.Count > 0)
+        if (childOffsets.Count > 0)
         {
             flags |= ChildrenFlag;
-            byte first = node.Children.Keys.First();
-            byte last = node.Children.Keys.Last();
+            byte first = childOffsets[0].Byte;
+            byte last = childOffsets[^1].Byte;
             stream.WriteByte(first);
             stream.WriteByte(last);
+            int next = 0;
             for (int c = first; c <= last; c++)
             {
-                BinaryPrimitives.WriteUInt32BigEndian(word, childOffsets.TryGetValue((byte)c, out uint o) ? o : 0);
+                uint child = 0;
+                if (childOffsets[next].Byte == c)
+                {
+                    child = childOffsets[next++].Offset;
+                }
+                BinaryPrimitives.WriteUInt32BigEndian(word, child);
                 stream.Write(word);
             }
         }
-        if (node.Values.Count > 0)
+        if (values.Count > 0)
         {
             flags |= ValuesFlag;
-            BinaryPrimitives.WriteUInt32BigEndian(word, (uint)node.Values.Count);
+            BinaryPrimitives.WriteUInt32BigEndian(word, (uint)values.Count);
             stream.Write(word);
-            foreach (var (priority, value) in node.Values.OrderBy(v => v.Priority))
+            foreach (var (priority, value) in values.OrderBy(v => v.Priority))
             {
                 BinaryPrimitives.WriteUInt32BigEndian(word, priority);
                 stream.Write(word);
