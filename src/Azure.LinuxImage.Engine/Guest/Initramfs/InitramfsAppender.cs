@@ -100,7 +100,7 @@ internal static class InitramfsAppender
             output.WriteByte(0);
         }
         output.Write([0x00, 0x00, 0xFF, 0xFF]);
-        using (var deflate = new DeflateStream(output, CompressionLevel.SmallestSize, leaveOpen: true))
+        using (var deflate = new DeflateStream(output, InitramfsCompressor.DeflateLevel, leaveOpen: true))
         {
             deflate.Write(plain);
         }
@@ -174,7 +174,7 @@ internal static class InitramfsAppender
         decoding.Dispose();
         using var encoding = Diagnostics.StepTimings.Measure("patch: initramfs zstd encode of the tail");
         byte[] appended;
-        using (var compressor = new ZstdSharp.Compressor(9))
+        using (var compressor = new ZstdSharp.Compressor(InitramfsCompressor.ZstdLevel))
         {
             appended = compressor.Wrap(Plain(tail, archive)).ToArray();
         }
