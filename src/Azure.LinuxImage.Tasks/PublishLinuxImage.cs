@@ -26,6 +26,9 @@ namespace Azure.LinuxImage.Tasks
             args.Add("--skip-validation");
         }
 
+        /// <summary>A standby was started without the secrets.</summary>
+        protected override bool TakesStandby => false;
+
         protected override ProcessStartInfo GetProcessStartInfo(string pathToTool, string commandLineCommands, string responseFileSwitch)
         {
             var info = base.GetProcessStartInfo(pathToTool, commandLineCommands, responseFileSwitch);
