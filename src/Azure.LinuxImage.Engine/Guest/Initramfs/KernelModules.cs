@@ -12,6 +12,10 @@ public sealed partial class KernelModules
     private readonly Dictionary<string, (string Path, IReadOnlyList<string> Dependencies)> byName = new(StringComparer.Ordinal);
     private readonly HashSet<string> builtin = new(StringComparer.Ordinal);
 
+    // The config's y/m options, read once: IsBuiltin asks dozens of times per kernel, and scanning
+    // the config per question cost 260 KB of text each time on Debian.
+    private readonly Dictionary<string, char> configValues = new(StringComparer.Ordinal);
+
     private KernelModules(string version, string directory)
     {
         Version = version;
@@ -56,6 +60,14 @@ public sealed partial class KernelModules
                 if (name is not null)
                 {
                     modules.byName[name] = (path, deps);
+                }
+            }
+            foreach (string line in (modules.KernelConfig ?? string.Empty).Split('\n'))
+            {
+                int equals = line.IndexOf('=');
+                if (equals > 0 && equals + 1 < line.Length && line[equals + 1] is 'y' or 'm')
+                {
+                    modules.configValues.TryAdd(line[..equals], line[equals + 1]);
                 }
             }
             foreach (string line in (GuestFiles.TryReadText(fs, directory + "/modules.builtin") ?? string.Empty).Split('\n'))
@@ -124,27 +136,7 @@ public sealed partial class KernelModules
         ConfigOptions.TryGetValue(Normalize(module), out string? option) ? ConfigOption(option) : null;
 
     /// <summary>'y' or 'm' when the kernel's config sets <paramref name="option"/> so (its first line for it), else null.</summary>
-    public char? ConfigOption(string option)
-    {
-        // Asked dozens of times per kernel (every IsBuiltin): the config is read into a table once
-        // rather than scanned per question (260 KB each time for a Debian kernel).
-        if (configValues is null && KernelConfig is not null)
-        {
-            var values = new Dictionary<string, char>(StringComparer.Ordinal);
-            foreach (string line in KernelConfig.Split('\n'))
-            {
-                int equals = line.IndexOf('=');
-                if (equals > 0 && equals + 1 < line.Length && line[equals + 1] is 'y' or 'm')
-                {
-                    values.TryAdd(line[..equals], line[equals + 1]);
-                }
-            }
-            configValues = values;
-        }
-        return configValues is not null && configValues.TryGetValue(option, out char value) ? value : null;
-    }
-
-    private Dictionary<string, char>? configValues;
+    public char? ConfigOption(string option) => configValues.TryGetValue(option, out char value) ? value : null;
 
     private static readonly Dictionary<string, string> ConfigOptions = new(StringComparer.Ordinal)
     {
