@@ -46,8 +46,9 @@ namespace Azure.LinuxImage.Tasks
         public string? HelpBaseUri { get; set; }
 
         /// <summary>
-        /// Starts the next step's tool process while this step runs (LinuxImageStandbyProcesses), so
-        /// that it is ready when that step comes: a process start costs about 0.1 s of a step.
+        /// A step follows (LinuxImageStandbyProcesses): this step runs on a standby process that it
+        /// then leaves to that step, which so waits for no process start and finds the code the
+        /// steps share already compiled.
         /// </summary>
         public bool PrepareNextStep { get; set; }
 
@@ -180,40 +181,61 @@ namespace Azure.LinuxImage.Tasks
 
         private TerminalProgress? terminalProgress;
 
-        /// <summary>What the next step's standby is started with: set while this step's tool runs.</summary>
-        private string? toolPath, toolArguments;
-
         private bool standbyCanceled;
 
+        /// <summary>
+        /// Runs the step on the process the step before left (or, when a step follows, on one it
+        /// starts and leaves to that step), else as ToolTask does: a process of its own.
+        /// </summary>
         protected override int ExecuteTool(string pathToTool, string responseFileCommands, string commandLineCommands)
         {
-            toolPath = pathToTool;
-            toolArguments = commandLineCommands;
-            try
+            if (TakesStandby && StandbysAllowed && BuildEngine is IBuildEngine4 engine)
             {
-                if (TakesStandby && StandbysAllowed && BuildEngine is IBuildEngine4 engine
-                    && engine.UnregisterTaskObject(StandbyKey(pathToTool, commandLineCommands), RegisteredTaskObjectLifetime.Build) is StandbyTool standby)
+                string key = StandbyKey(pathToTool, commandLineCommands);
+                var standby = engine.UnregisterTaskObject(key, RegisteredTaskObjectLifetime.Build) as StandbyTool;
+                if (standby == null && PrepareNextStep)
                 {
-                    using (standby)
+                    try
                     {
-                        int? code = RunOnStandby(standby, responseFileCommands);
+                        standby = StandbyTool.Start(GetProcessStartInfo(pathToTool, commandLineCommands, StandbyTool.Switch));
+                    }
+                    catch (Exception e) when (e is Win32Exception || e is IOException || e is InvalidOperationException)
+                    {
+                        Log.LogMessage(MessageImportance.Low, "No standby linuximage process: {0}", e.Message);
+                    }
+                }
+                if (standby != null)
+                {
+                    bool kept = false;
+                    try
+                    {
+                        int? code = RunOnStandby(standby, responseFileCommands, out bool canServeAgain);
                         if (code.HasValue)
                         {
                             // As ToolTask: errors logged by a tool that exited with 0 still fail the step.
-                            return code.Value == 0 && Log.HasLoggedErrors ? -1 : code.Value;
+                            bool failed = code.Value != 0 || Log.HasLoggedErrors;
+                            if (canServeAgain && !failed && PrepareNextStep)
+                            {
+                                engine.RegisterTaskObject(key, standby, RegisteredTaskObjectLifetime.Build, allowEarlyCollection: false);
+                                kept = true;
+                            }
+                            return code.Value == 0 && failed ? -1 : code.Value;
+                        }
+                    }
+                    finally
+                    {
+                        if (!kept)
+                        {
+                            standby.Dispose();
                         }
                     }
                     Log.LogMessage(MessageImportance.Low, "The standby linuximage process had exited; starting one.");
                 }
-                return base.ExecuteTool(pathToTool, responseFileCommands, commandLineCommands);
             }
-            finally
-            {
-                toolPath = null;
-            }
+            return base.ExecuteTool(pathToTool, responseFileCommands, commandLineCommands);
         }
 
-        private int? RunOnStandby(StandbyTool standby, string responseFileCommands)
+        private int? RunOnStandby(StandbyTool standby, string responseFileCommands, out bool canServeAgain)
         {
             string responseFile = Path.Combine(Path.GetTempPath(), "linuximage-" + Guid.NewGuid().ToString("N") + ".rsp");
             try
@@ -233,7 +255,7 @@ namespace Azure.LinuxImage.Tasks
                             }
                         },
                         log: (line, isError) => LogEventsFromTextOutput(line, isError ? StandardErrorImportanceToUse : StandardOutputImportanceToUse),
-                        out standbyCanceled);
+                        out standbyCanceled, out canServeAgain);
                 }
                 finally
                 {
@@ -246,28 +268,6 @@ namespace Azure.LinuxImage.Tasks
             finally
             {
                 DeleteTempFile(responseFile);
-            }
-        }
-
-        /// <summary>Our step's tool is running: the next step's can start getting ready.</summary>
-        protected override void ProcessStarted()
-        {
-            base.ProcessStarted();
-            if (!PrepareNextStep || toolPath == null || !StandbysAllowed || !(BuildEngine is IBuildEngine4 engine))
-            {
-                return;
-            }
-            string key = StandbyKey(toolPath, toolArguments!);
-            (engine.UnregisterTaskObject(key, RegisteredTaskObjectLifetime.Build) as IDisposable)?.Dispose();
-            try
-            {
-                var standby = StandbyTool.Start(GetProcessStartInfo(toolPath, toolArguments!, StandbyTool.Switch));
-                engine.RegisterTaskObject(key, standby, RegisteredTaskObjectLifetime.Build, allowEarlyCollection: false);
-            }
-            catch (Exception e) when (e is Win32Exception || e is IOException || e is InvalidOperationException)
-            {
-                // Only a lost head start: the next step starts its tool itself.
-                Log.LogMessage(MessageImportance.Low, "No standby linuximage process: {0}", e.Message);
             }
         }
 

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Globalization;
 using System.IO;
 using System.Text;
 using System.Threading;
@@ -8,40 +9,51 @@ using System.Threading;
 namespace Azure.LinuxImage.Tasks
 {
     /// <summary>
-    /// A linuximage process started while the previous step runs (<c>linuximage --standby</c>), so
-    /// that the next step does not wait for a runtime start. It is ready when the step comes, takes
-    /// one response file path on standard input and runs it as <c>linuximage @path</c> would: the
-    /// same output and exit code. MSBuild holds it for the build and disposes it at the end if no
-    /// step took it; if MSBuild dies, its standard input ends and it exits.
+    /// A linuximage process that runs build steps (<c>linuximage --standby</c>): it takes one
+    /// response file path at a time on standard input and runs it as <c>linuximage @path</c> would,
+    /// with the same output and exit code, then prints a marker with a token of this build's
+    /// choosing and the exit code on both streams and waits for the next. A step after the first
+    /// so starts neither a runtime nor compiles again the code the steps share. MSBuild holds it
+    /// between steps and disposes it at the end of the build; if MSBuild dies, its standard input
+    /// ends and it exits.
     /// </summary>
     internal sealed class StandbyTool : IDisposable
     {
         public const string Switch = "--standby";
 
+        private const string TokenVariable = "LINUXIMAGE_STANDBY_TOKEN";
+        private const string DoneMarker = "linuximage-standby-done ";
+
         private readonly Process process;
+        private readonly string token = Guid.NewGuid().ToString("N");
         private readonly ConcurrentQueue<OutputLine> lines = new ConcurrentQueue<OutputLine>();
         private readonly AutoResetEvent received = new AutoResetEvent(false);
         private int openStreams = 2;
 
-        private StandbyTool(Process process)
-        {
-            this.process = process;
-        }
-
-        public static StandbyTool Start(ProcessStartInfo info)
+        private StandbyTool(ProcessStartInfo info)
         {
             info.RedirectStandardInput = true;
-            return new StandbyTool(Process.Start(info)!);
+            info.Environment[TokenVariable] = token;
+            process = new Process { StartInfo = info };
+            process.OutputDataReceived += (_, e) => Receive(e.Data, isError: false);
+            process.ErrorDataReceived += (_, e) => Receive(e.Data, isError: true);
+            process.Start();
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
         }
+
+        public static StandbyTool Start(ProcessStartInfo info) => new StandbyTool(info);
 
         /// <summary>
         /// Runs the response file and logs its output through <paramref name="log"/> on the calling
         /// thread (as ToolTask does). Null when the standby had already gone: the caller starts the tool
-        /// itself. <paramref name="sent"/> runs once the command is on its way.
+        /// itself. <paramref name="sent"/> runs once the command is on its way. <paramref name="canServeAgain"/>
+        /// says whether the process finished the command and waits for another.
         /// </summary>
-        public int? Run(string responseFile, WaitHandle canceled, Action sent, Action<string, bool> log, out bool wasCanceled)
+        public int? Run(string responseFile, WaitHandle canceled, Action sent, Action<string, bool> log, out bool wasCanceled, out bool canServeAgain)
         {
             wasCanceled = false;
+            canServeAgain = false;
             try
             {
                 if (process.HasExited)
@@ -53,18 +65,16 @@ namespace Azure.LinuxImage.Tasks
                 Stream input = process.StandardInput.BaseStream;
                 input.Write(line, 0, line.Length);
                 input.Flush();
-                process.StandardInput.Close();
             }
             catch (Exception e) when (e is IOException || e is InvalidOperationException || e is ObjectDisposedException)
             {
                 return null;
             }
             sent();
-            process.OutputDataReceived += (_, e) => Receive(e.Data, isError: false);
-            process.ErrorDataReceived += (_, e) => Receive(e.Data, isError: true);
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
             var notifications = new[] { canceled, received };
+            int? outCode = null, errCode = null;
+            // The marker follows a line break of its own: an empty line just before it is not the command's.
+            OutputLine? heldBlank = null;
             while (true)
             {
                 if (WaitHandle.WaitAny(notifications) == 0)
@@ -75,14 +85,56 @@ namespace Azure.LinuxImage.Tasks
                 }
                 while (lines.TryDequeue(out var next))
                 {
+                    if (IsDone(next.Line, out int code))
+                    {
+                        if (next.IsError)
+                        {
+                            errCode = code;
+                        }
+                        else
+                        {
+                            outCode = code;
+                        }
+                        heldBlank = null;
+                        continue;
+                    }
+                    if (heldBlank is OutputLine blank)
+                    {
+                        log(blank.Line, blank.IsError);
+                        heldBlank = null;
+                    }
+                    if (next.Line.Length == 0)
+                    {
+                        heldBlank = next;
+                        continue;
+                    }
                     log(next.Line, next.IsError);
+                }
+                if (outCode.HasValue && errCode.HasValue)
+                {
+                    // Both streams are read up to the end of the command: nothing of it can follow.
+                    canServeAgain = true;
+                    return outCode.Value;
                 }
                 if (Volatile.Read(ref openStreams) == 0)
                 {
+                    if (heldBlank is OutputLine blank)
+                    {
+                        log(blank.Line, blank.IsError);
+                    }
                     process.WaitForExit();
                     return process.ExitCode;
                 }
             }
+        }
+
+        /// <summary>The marker the process prints after a command, with this standby's token.</summary>
+        private bool IsDone(string line, out int code)
+        {
+            code = 0;
+            string[] parts = line.Split(' ');
+            return parts.Length == 3 && parts[0] + " " == DoneMarker && parts[1] == token
+                && int.TryParse(parts[2], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out code);
         }
 
         private void Receive(string? data, bool isError)

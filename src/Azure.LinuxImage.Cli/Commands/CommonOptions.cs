@@ -19,7 +19,7 @@ internal sealed class CommonOptions
 
     public Option<bool> TreatWarningsAsErrors { get; } = new("--treat-warnings-as-errors") { Description = "Report every warning as an error." };
 
-    public Option<bool> Timings { get; } = new("--timings") { Description = "Print where the run's time and memory went (timed phases, peak RSS) on standard error; the SDK passes it and shows them at -v:d." };
+    public Option<bool> Timings { get; } = new("--timings") { Description = "Print where the run's time and memory went (timed phases, peak RSS, run-time compilation) on standard error; the SDK passes it and shows them at -v:d." };
 
     public void AddTo(Command command)
     {
@@ -123,9 +123,11 @@ internal sealed class CommonOptions
             Console.Error.WriteLine(TimingPrefix + note);
         }
         using var self = System.Diagnostics.Process.GetCurrentProcess();
-        var total = DateTime.Now - self.StartTime;
+        var total = DateTime.Now - CommandRun.Started;
+        // A standby's later commands: their own time and peak; the compilation figures are the process's so far.
+        string served = CommandRun.Before > 0 ? FormattableString.Invariant($" (command {CommandRun.Before + 1} of this process)") : string.Empty;
         Console.Error.WriteLine(FormattableString.Invariant(
-            $"{TimingPrefix}process: {total.TotalMilliseconds:F0} ms, peak RSS {self.PeakWorkingSet64 >> 20} MiB, GC heap peak committed {GC.GetGCMemoryInfo(GCKind.Any).TotalCommittedBytes >> 20} MiB, {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)} collections"));
+            $"{TimingPrefix}process{served}: {total.TotalMilliseconds:F0} ms, peak RSS {self.PeakWorkingSet64 >> 20} MiB, GC heap peak committed {GC.GetGCMemoryInfo(GCKind.Any).TotalCommittedBytes >> 20} MiB, {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)} collections, {System.Runtime.JitInfo.GetCompiledMethodCount()} methods compiled at run time in {System.Runtime.JitInfo.GetCompilationTime().TotalMilliseconds:F0} ms"));
     }
 }
 

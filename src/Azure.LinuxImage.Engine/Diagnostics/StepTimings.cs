@@ -31,6 +31,13 @@ public static class StepTimings
     /// <summary>Every phase timed so far, in the order they ended.</summary>
     public static IReadOnlyList<(string Phase, TimeSpan Elapsed)> Completed => [.. Phases];
 
+    /// <summary>Forgets every phase and note: a process that runs several commands reports each command's own.</summary>
+    public static void Clear()
+    {
+        Phases.Clear();
+        Notes.Clear();
+    }
+
     public readonly struct Scope(string phase, long started) : IDisposable
     {
         public void Dispose() => Phases.Enqueue((phase, Stopwatch.GetElapsedTime(started)));

@@ -4,9 +4,9 @@ using Azure.LinuxImage.Tests.Infrastructure;
 namespace Azure.LinuxImage.Tests.Sdk;
 
 /// <summary>
-/// Standby processes (LinuxImageStandbyProcesses, on by default): each step after the conversion
-/// runs in a linuximage process started while the step before ran. The build says the same as with
-/// a fresh process per step, fails the same way, and leaves no process behind.
+/// Standby processes (LinuxImageStandbyProcesses, on by default): the steps of a build run one after
+/// another on one linuximage process. The build says the same as with a fresh process per step,
+/// fails the same way, and leaves no process behind.
 /// </summary>
 [TestClass]
 public sealed class SdkStandbyTests
@@ -25,7 +25,11 @@ public sealed class SdkStandbyTests
 
         Assert.AreEqual(0, on.ExitCode, on.Output);
         Assert.AreEqual(0, off.ExitCode, off.Output);
-        Assert.AreEqual(3, StandbyRuns(on), "align, patch and validate ran on standbys\n" + on.Output);
+        Assert.AreEqual(4, StandbyRuns(on), "the four steps ran on a standby\n" + on.Output);
+        for (int command = 2; command <= 4; command++)
+        {
+            StringAssert.Contains(on.Output, $"linuximage-timing: standby: command {command} of this process", "align, patch and validate on the conversion's process");
+        }
         Assert.AreEqual(0, StandbyRuns(off), off.Output);
         Assert.AreNotEqual(0, Said(on).Count, "the steps' lines are compared\n" + on.Output);
         CollectionAssert.AreEqual(Said(off), Said(on), string.Join('\n', Said(on)));
@@ -39,16 +43,16 @@ public sealed class SdkStandbyTests
         DiskFixtures.Raw(project["disk.img"], 20 * MiB, 8192);
         project.WriteDataDisk("disk.img");
 
-        // Conversion runs in both (Rebuild), so the failing alignment gets a standby in the first.
+        // Conversion runs in both (Rebuild), so the failing alignment runs on its process in the first.
         var on = project.Build("-t:Rebuild", "-v:d", "-p:ImageSizeMiB=10");
         var off = project.Build("-t:Rebuild", "-v:d", "-p:ImageSizeMiB=10", "-p:LinuxImageStandbyProcesses=false");
 
         Assert.AreNotEqual(0, on.ExitCode, on.Output);
         Assert.AreNotEqual(0, off.ExitCode, off.Output);
-        Assert.AreEqual(1, StandbyRuns(on), on.Output);
+        Assert.AreEqual(2, StandbyRuns(on), on.Output);
         StringAssert.Contains(on.Output, "error LIMG0150");
         CollectionAssert.AreEqual(Said(off), Said(on), string.Join('\n', Said(on)));
-        // Alignment had started the patch's standby, which no step took: the build ended it.
+        // The failed step ended its process: no step after it takes one.
         AssertNoStandbyLeft();
     }
 
@@ -66,8 +70,8 @@ public sealed class SdkStandbyTests
         Assert.AreEqual(0, StandbyRuns(build), build.Output);
     }
 
-    /// <summary>The timing note a standby adds to its step's timing lines (shown at -v:d).</summary>
-    private static int StandbyRuns(DotNet.Result build) => Regex.Count(build.Output, "linuximage-timing: standby: ready");
+    /// <summary>The timing note a standby adds to each step's timing lines (shown at -v:d).</summary>
+    private static int StandbyRuns(DotNet.Result build) => Regex.Count(build.Output, "linuximage-timing: standby: ");
 
     /// <summary>What the steps said (diagnostics, results, errors), without MSBuild's prefixes and the final summary's repeats.</summary>
     private static List<string> Said(DotNet.Result build) =>
