@@ -15,8 +15,12 @@ internal static class CommandRun
     /// <summary>Commands this process ran before this one.</summary>
     public static int Before { get; private set; } = -1;
 
-    public static void Begin()
+    /// <summary>The process goes on with the next command (a standby of the SDK's): work for that command may outlive this one.</summary>
+    public static bool ServesMore { get; private set; }
+
+    public static void Begin(bool servesMore)
     {
+        ServesMore = servesMore;
         Before++;
         if (Before > 0)
         {

@@ -76,7 +76,7 @@ public static class Program
             {
                 return ExitCodes.Success;
             }
-            CommandRun.Begin();
+            CommandRun.Begin(servesMore: !string.IsNullOrEmpty(token));
             StepTimings.Note(served == 0
                 ? FormattableString.Invariant($"standby: ready in {Stopwatch.GetElapsedTime(started, ready).TotalMilliseconds:F0} ms, then waited {Stopwatch.GetElapsedTime(ready).TotalMilliseconds:F0} ms for its command")
                 : FormattableString.Invariant($"standby: command {served + 1} of this process, waited {Stopwatch.GetElapsedTime(waiting).TotalMilliseconds:F0} ms for it"));

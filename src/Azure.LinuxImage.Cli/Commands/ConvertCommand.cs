@@ -47,9 +47,10 @@ internal static class ConvertCommand
                     }
                 },
             });
-            if (warming is not null)
+            // Waited for here, not left behind, unless this process runs the next steps too: the
+            // patch step reads the cache, and there waits for what is still being done.
+            if (warming is not null && !CommandRun.ServesMore)
             {
-                // Waited for here, not left behind: the patch step reads the cache next.
                 using (StepTimings.Measure("convert: waiting for the patch cache"))
                 {
                     if (warming.Result is { } skipped)

@@ -12,8 +12,17 @@ public static class StepTimings
 {
     private static readonly ConcurrentQueue<(string Phase, TimeSpan Elapsed)> Phases = new();
 
+    [ThreadStatic]
+    private static string? threadPrefix;
+
     /// <summary>Times the phase until the returned scope is disposed.</summary>
-    public static Scope Measure(string phase) => new(phase, Stopwatch.GetTimestamp());
+    public static Scope Measure(string phase) => new(threadPrefix + phase, Stopwatch.GetTimestamp());
+
+    /// <summary>
+    /// Names this thread's phases after the work it does for another step (the patch cache's
+    /// warm-up during the conversion), so they are not read as that step's own.
+    /// </summary>
+    public static void NameThreadPhases(string prefix) => threadPrefix = prefix;
 
     public static T Measure<T>(string phase, Func<T> work)
     {

@@ -1,6 +1,7 @@
 using Azure.LinuxImage.Engine.Diagnostics;
 using Azure.LinuxImage.Engine.Disks;
 using Azure.LinuxImage.Engine.Guest;
+using Azure.LinuxImage.Engine.Guest.Initramfs;
 using Azure.LinuxImage.Engine.Guest.Patching;
 using Azure.LinuxImage.Engine.IO;
 
@@ -54,7 +55,8 @@ public static class ImagePatcher
     /// bytes, so the patch step finds the result in <paramref name="cacheDirectory"/> by its inputs.
     /// Only a head start: on a machine without a core to spare it does nothing, and whatever goes
     /// wrong here (a guest the patch step will report on itself) is the returned reason, never a
-    /// failure of the conversion. Nothing is written to the disk.
+    /// failure of the conversion. Nothing is written to the disk. A patch of the same cache in this
+    /// process waits for it (a process that runs the next steps need not wait at the conversion's end).
     /// </summary>
     public static Task<string?> WarmCacheInBackground(string sourceDisk, DiskFormat? format, string cacheDirectory, GuestPatchOptions options)
     {
@@ -62,8 +64,9 @@ public static class ImagePatcher
         {
             return Task.FromResult<string?>("one processor: the conversion gets it alone");
         }
-        return Task.Factory.StartNew(() =>
+        var warmUp = Task.Factory.StartNew(() =>
         {
+            StepTimings.NameThreadPhases("warm-up: ");
             try
             {
                 using var disk = DiskImageOpener.Open(sourceDisk, format);
@@ -76,5 +79,7 @@ public static class ImagePatcher
                 return e.Message;
             }
         }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        InitramfsPatchCache.RegisterWarmUp(cacheDirectory, warmUp);
+        return warmUp;
     }
 }

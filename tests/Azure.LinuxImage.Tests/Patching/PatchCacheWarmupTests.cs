@@ -53,6 +53,40 @@ public sealed class PatchCacheWarmupTests
     }
 
     [TestMethod]
+    public void On_a_standby_the_conversion_leaves_the_warm_up_running_and_the_patch_waits_for_it()
+    {
+        using var dir = new TempDir("warmup");
+        string source = SmallGuestDisk.Create(dir["guest.raw"]);
+        Directory.CreateDirectory(dir["warm"]);
+        Directory.CreateDirectory(dir["cold"]);
+        File.WriteAllLines(dir["convert.rsp"], ["convert", source, dir["warm/image.vhd"], "--patch-cache", dir["warm/patch-cache"], "--timings"]);
+        File.WriteAllLines(dir["patch.rsp"], ["patch", dir["warm/image.vhd"], "--journal", dir["warm/image.patch.journal"], "--timings"]);
+        const string Token = "feedc0de";
+
+        // As the SDK runs a build's steps: one process, the next command as soon as the first ends.
+        var served = ExternalTool.Run("dotnet", [LinuxImageTool.Assembly, "--standby"], stdin: dir["convert.rsp"] + "\n" + dir["patch.rsp"] + "\n",
+            timeoutSeconds: 600, environment: new Dictionary<string, string>(Reproducible) { ["LINUXIMAGE_STANDBY_TOKEN"] = Token });
+
+        Assert.AreEqual(0, served.ExitCode, served.All);
+        string[] commands = served.StdErr.Split($"linuximage-standby-done {Token} ");
+        Assert.HasCount(3, commands, served.StdErr);
+        StringAssert.StartsWith(commands[1], "0\n", "the conversion succeeded");
+        StringAssert.StartsWith(commands[2], "0\n", "the patch succeeded");
+        Assert.IsFalse(commands[0].Contains("convert: waiting for the patch cache", StringComparison.Ordinal), "the conversion ended without waiting: " + commands[0]);
+        if (Environment.ProcessorCount >= 2)
+        {
+            StringAssert.Contains(commands[1], "linuximage-timing: patch: waiting for the warm-up of the patch cache:");
+            Assert.IsFalse(commands[1].Contains(Parse, StringComparison.Ordinal), "the patch found the warm-up's result: " + commands[1]);
+        }
+        Assert.AreEqual(0, LinuxImageTool.Run("convert", source, dir["cold/image.vhd"]).ExitCode);
+        var coldPatch = LinuxImageTool.RunWith(Reproducible, "patch", dir["cold/image.vhd"], "--journal", dir["cold/image.patch.journal"], "--timings");
+        Assert.AreEqual(0, coldPatch.ExitCode, coldPatch.All);
+        StringAssert.Contains(coldPatch.StdErr, Parse);
+        DiskFixtures.AssertSameData(dir["cold/image.vhd"], "vpc", dir["warm/image.vhd"]);
+        StringAssert.Contains(served.StdOut, "hv_vmbus");
+    }
+
+    [TestMethod]
     public void A_source_that_is_no_guest_is_a_reason_not_a_failure()
     {
         using var dir = new TempDir("warmup");

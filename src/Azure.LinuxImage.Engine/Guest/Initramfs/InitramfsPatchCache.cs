@@ -21,6 +21,40 @@ public sealed class InitramfsPatchCache(string directory)
     private const int FormatVersion = 2;
     private const int Piece = 4096;
 
+    private static readonly Dictionary<string, Task<string?>> WarmUps = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// A warm-up of <paramref name="cacheDirectory"/> running in this process (the convert step's,
+    /// left running when the same process goes on with the next steps): a lookup there first waits
+    /// for it, so the patch step finds its result instead of doing the same work beside it.
+    /// </summary>
+    public static void RegisterWarmUp(string cacheDirectory, Task<string?> warmUp)
+    {
+        lock (WarmUps)
+        {
+            WarmUps[Path.GetFullPath(cacheDirectory)] = warmUp;
+        }
+    }
+
+    private static void WaitForWarmUp(string cacheDirectory)
+    {
+        Task<string?>? warmUp;
+        lock (WarmUps)
+        {
+            if (!WarmUps.Remove(Path.GetFullPath(cacheDirectory), out warmUp))
+            {
+                return;
+            }
+        }
+        using (Diagnostics.StepTimings.Measure("patch: waiting for the warm-up of the patch cache"))
+        {
+            if (warmUp.Result is { } skipped)
+            {
+                Diagnostics.StepTimings.Note("patch: the patch cache was not warmed: " + skipped);
+            }
+        }
+    }
+
     /// <summary>The patched file: <paramref name="Length"/> bytes, the original's where <paramref name="Ranges"/> say nothing.</summary>
     public sealed record Entry(long Length, IReadOnlyList<(long Offset, byte[] Data)> Ranges, string? Log)
     {
@@ -115,8 +149,15 @@ public sealed class InitramfsPatchCache(string directory)
     private string PathOf(string key) => Path.Combine(directory, "initramfs-" + key + ".patch");
 
     /// <summary>The stored result, or null when there is none (or it is unreadable: it is only a cache).</summary>
+    /// <summary>False for the warm-up's own cache, which must not wait for itself.</summary>
+    public bool WaitsForWarmUp { get; init; } = true;
+
     public Entry? TryGet(string key)
     {
+        if (WaitsForWarmUp)
+        {
+            WaitForWarmUp(directory);
+        }
         try
         {
             byte[] data = File.ReadAllBytes(PathOf(key));

@@ -122,7 +122,7 @@ public static class GuestPatcher
         var diagnostics = new List<Diagnostic>();
         var distribution = GuestDistribution.Detect(fs, diagnostics);
         var staged = new StagedGuestFileSystem(fs);
-        PatchInitramfs(staged, HyperVInitramfs.FindKernels(staged), distribution, options, new InitramfsPatchCache(cacheDirectory), diagnostics);
+        PatchInitramfs(staged, HyperVInitramfs.FindKernels(staged), distribution, options, new InitramfsPatchCache(cacheDirectory) { WaitsForWarmUp = false }, diagnostics);
     }
 
     /// <summary>The required drivers always; the others (network, utilities, nvme) only when the kernel has them.</summary>
