@@ -56,16 +56,18 @@ echo "SDK $version; sample $(basename "$sample"); $runs run(s) per step"
 # Peak RSS of every linuximage process of this bench (others may build on the same machine: only
 # tools from this bench's package folder count): the dotnet CLI sets DOTNET_HOST_PATH itself, so the
 # tool cannot be wrapped; a sampler reads each tool process's VmHWM (its peak so far) every 0.1 s,
-# with the SDK version it came from.
+# with the SDK version it came from. One pgrep a tick and shell builtins otherwise: a sampler that
+# forked for every process of the machine ten times a second took a core from what it measured.
 sample_tools() {
+  local prefix="$work/packages/azure.linuximage.sdk/" pid cmd v key value rest
   while :; do
-    for d in /proc/[0-9]*; do
-      cmd=$(tr '\0' ' ' 2>/dev/null < "$d/cmdline") || continue
-      case "$cmd" in
-        *"$work/packages/azure.linuximage.sdk/"*linuximage.dll*)
-          v=${cmd#*"$work/packages/azure.linuximage.sdk/"}; v=${v%%/*}
-          awk -v v="$v" '/^VmHWM/ {print $2, v}' "$d/status" 2>/dev/null || true ;;
-      esac
+    for pid in $(pgrep -f "${prefix}.*linuximage.dll"); do
+      cmd=$(tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null) || continue
+      case "$cmd" in *"$prefix"*) ;; *) continue ;; esac
+      v=${cmd#*"$prefix"}; v=${v%%/*}
+      while read -r key value rest; do
+        [ "$key" = VmHWM: ] && echo "$value $v"
+      done < "/proc/$pid/status" 2>/dev/null || true
     done >> "$work/tool-rss"
     sleep 0.1
   done

@@ -5,7 +5,8 @@ namespace Azure.LinuxImage.Cli;
 
 /// <summary>
 /// One command's share of its process, for a process that serves several (the SDK's standby): its
-/// timings, its peak memory and its garbage are its own, as they would be in a process of its own.
+/// timings and its garbage are its own, as they would be in a process of its own. The peak resident
+/// size stays the process's, as external measures (getrusage, /usr/bin/time) see it.
 /// </summary>
 internal static class CommandRun
 {
@@ -29,20 +30,20 @@ internal static class CommandRun
         StepTimings.Clear();
     }
 
+    /// <summary>The command left work running for the next one (the patch cache's warm-up).</summary>
+    public static bool LeftWorkRunning { get; set; }
+
     /// <summary>
-    /// Hands the command's memory back to the system and restarts the peak resident size
-    /// (VmHWM; Linux's clear_refs 5), so the next command's figures are its own.
+    /// Hands the command's memory back to the system, so the next command starts as small as a
+    /// process of its own would. Not while work it left for the next command still runs: that
+    /// memory is in use, and a compacting collection would only stall it.
     /// </summary>
     public static void End()
     {
-        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
-        try
+        if (!LeftWorkRunning)
         {
-            File.WriteAllText("/proc/self/clear_refs", "5");
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // Not Linux, or no procfs: the peak then covers the commands before too.
-        }
+        LeftWorkRunning = false;
     }
 }

@@ -73,8 +73,8 @@ namespace Azure.LinuxImage.Tasks
             sent();
             var notifications = new[] { canceled, received };
             int? outCode = null, errCode = null;
-            // The marker follows a line break of its own: an empty line just before it is not the command's.
-            OutputLine? heldBlank = null;
+            // The marker follows a line break of its own: an empty line just before it on its stream is not the command's.
+            var heldBlank = new OutputLine?[2];
             while (true)
             {
                 if (WaitHandle.WaitAny(notifications) == 0)
@@ -85,6 +85,7 @@ namespace Azure.LinuxImage.Tasks
                 }
                 while (lines.TryDequeue(out var next))
                 {
+                    int stream = next.IsError ? 1 : 0;
                     if (IsDone(next.Line, out int code))
                     {
                         if (next.IsError)
@@ -95,17 +96,17 @@ namespace Azure.LinuxImage.Tasks
                         {
                             outCode = code;
                         }
-                        heldBlank = null;
+                        heldBlank[stream] = null;
                         continue;
                     }
-                    if (heldBlank is OutputLine blank)
+                    if (heldBlank[stream] is OutputLine blank)
                     {
                         log(blank.Line, blank.IsError);
-                        heldBlank = null;
+                        heldBlank[stream] = null;
                     }
                     if (next.Line.Length == 0)
                     {
-                        heldBlank = next;
+                        heldBlank[stream] = next;
                         continue;
                     }
                     log(next.Line, next.IsError);
@@ -118,9 +119,12 @@ namespace Azure.LinuxImage.Tasks
                 }
                 if (Volatile.Read(ref openStreams) == 0)
                 {
-                    if (heldBlank is OutputLine blank)
+                    foreach (var blank in heldBlank)
                     {
-                        log(blank.Line, blank.IsError);
+                        if (blank is OutputLine line)
+                        {
+                            log(line.Line, line.IsError);
+                        }
                     }
                     process.WaitForExit();
                     return process.ExitCode;

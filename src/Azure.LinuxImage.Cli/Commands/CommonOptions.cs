@@ -124,7 +124,7 @@ internal sealed class CommonOptions
         }
         using var self = System.Diagnostics.Process.GetCurrentProcess();
         var total = DateTime.Now - CommandRun.Started;
-        // A standby's later commands: their own time and peak; the compilation figures are the process's so far.
+        // A standby's later commands: their own time; the peak and compilation figures are the process's so far.
         string served = CommandRun.Before > 0 ? FormattableString.Invariant($" (command {CommandRun.Before + 1} of this process)") : string.Empty;
         Console.Error.WriteLine(FormattableString.Invariant(
             $"{TimingPrefix}process{served}: {total.TotalMilliseconds:F0} ms, peak RSS {self.PeakWorkingSet64 >> 20} MiB, GC heap peak committed {GC.GetGCMemoryInfo(GCKind.Any).TotalCommittedBytes >> 20} MiB, {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)} collections, {System.Runtime.JitInfo.GetCompiledMethodCount()} methods compiled at run time in {System.Runtime.JitInfo.GetCompilationTime().TotalMilliseconds:F0} ms"));

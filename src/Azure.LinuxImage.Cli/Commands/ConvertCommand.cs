@@ -49,6 +49,7 @@ internal static class ConvertCommand
             });
             // Waited for here, not left behind, unless this process runs the next steps too: the
             // patch step reads the cache, and there waits for what is still being done.
+            CommandRun.LeftWorkRunning = warming is { IsCompleted: false } && CommandRun.ServesMore;
             if (warming is not null && !CommandRun.ServesMore)
             {
                 using (StepTimings.Measure("convert: waiting for the patch cache"))

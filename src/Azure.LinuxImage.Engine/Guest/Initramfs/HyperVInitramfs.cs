@@ -153,6 +153,7 @@ public static class HyperVInitramfs
     /// <param name="cache">Results of earlier builds, by their inputs (see <see cref="InitramfsPatchCache"/>).</param>
     public static string? AppendDrivers(IGuestFileSystem fs, string initramfsPath, KernelModules modules, InitramfsGenerator generator, IReadOnlyList<string> drivers, InitramfsPatchCache? cache = null)
     {
+        cache?.AwaitWarmUp();
         byte[] original = Diagnostics.StepTimings.Measure("patch: initramfs read", () => GuestFiles.TryReadBytes(fs, initramfsPath))
             ?? throw new LinuxImageException(DiagnosticCatalog.InitramfsUnreadable, initramfsPath, initramfsPath, "it does not exist");
         string target = GuestFiles.Resolve(fs, initramfsPath) ?? initramfsPath;

@@ -25,8 +25,8 @@ public sealed class InitramfsPatchCache(string directory)
 
     /// <summary>
     /// A warm-up of <paramref name="cacheDirectory"/> running in this process (the convert step's,
-    /// left running when the same process goes on with the next steps): a lookup there first waits
-    /// for it, so the patch step finds its result instead of doing the same work beside it.
+    /// left running when the same process goes on with the next steps): the patch waits for it
+    /// (<see cref="AwaitWarmUp"/>) and finds its result instead of doing the same work beside it.
     /// </summary>
     public static void RegisterWarmUp(string cacheDirectory, Task<string?> warmUp)
     {
@@ -152,12 +152,20 @@ public sealed class InitramfsPatchCache(string directory)
     /// <summary>False for the warm-up's own cache, which must not wait for itself.</summary>
     public bool WaitsForWarmUp { get; init; } = true;
 
-    public Entry? TryGet(string key)
+    /// <summary>
+    /// Waits for a warm-up of this cache still running in this process. Called before the patch
+    /// reads the initramfs, so the two never hold an initramfs in memory at once.
+    /// </summary>
+    public void AwaitWarmUp()
     {
         if (WaitsForWarmUp)
         {
             WaitForWarmUp(directory);
         }
+    }
+
+    public Entry? TryGet(string key)
+    {
         try
         {
             byte[] data = File.ReadAllBytes(PathOf(key));
