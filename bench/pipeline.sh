@@ -161,7 +161,9 @@ for v in "${variants[@]}"; do
     for s in "${sdks[@]}"; do
       p="$work/proj-$v-$s"
       rm -rf "$p/bin" "$p/obj/Debug"
-      measure "first-$v-$s" "$p/bin/Debug/Bench.vhd" build "$p"
+      measure "first-$v-$s" "$p/bin/Debug/Bench.vhd" build "$p" -clp:PerformanceSummary
+      # Where that build's time went, step by step (MSBuild's own summary; it costs nothing measurable).
+      echo "    steps: $(grep -E '^ +[0-9]+ ms +(ConvertImage|AlignImage|PatchImage|ValidateImage) ' "$work/build.log" | awk '{printf "%s %s ms  ", $3, $1}')"
       measure "noop-$v-$s" "$p/bin/Debug/Bench.vhd" build "$p"
       measure "param-$v-$s" "$p/bin/Debug/Bench.vhd" build "$p" "-p:BenchParameter=bench.run=$r"
       measure "noop2-$v-$s" "$p/bin/Debug/Bench.vhd" build "$p" "-p:BenchParameter=bench.run=$r"

@@ -3,7 +3,7 @@
 set -euo pipefail
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; else SUDO=; fi
 pkgs=(qemu-utils qemu-system-x86 e2fsprogs xfsprogs btrfs-progs fdisk gdisk lvm2 debootstrap cpio zstd xz-utils lz4 bzip2 gzip
-      dosfstools mtools ovmf grub-efi-amd64-bin shim-signed sbsigntool openssl util-linux mount ca-certificates kmod initramfs-tools-core dracut-core grub-pc-bin attr)
+      dosfstools mtools ovmf grub-efi-amd64-bin shim-signed sbsigntool openssl util-linux mount ca-certificates kmod initramfs-tools-core dracut-core grub-pc-bin attr procps)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

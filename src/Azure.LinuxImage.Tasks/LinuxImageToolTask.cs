@@ -206,7 +206,7 @@ namespace Azure.LinuxImage.Tasks
                 }
                 if (standby != null)
                 {
-                    bool kept = false;
+                    bool kept = false, done = false;
                     try
                     {
                         int? code = RunOnStandby(standby, responseFileCommands, out bool canServeAgain);
@@ -219,12 +219,18 @@ namespace Azure.LinuxImage.Tasks
                                 engine.RegisterTaskObject(key, standby, RegisteredTaskObjectLifetime.Build, allowEarlyCollection: false);
                                 kept = true;
                             }
+                            done = canServeAgain;
                             return code.Value == 0 && failed ? -1 : code.Value;
                         }
                     }
                     finally
                     {
-                        if (!kept)
+                        if (done && !kept)
+                        {
+                            // It finished the command and waits: end of input ends it, without this step waiting.
+                            standby.Release();
+                        }
+                        else if (!kept)
                         {
                             standby.Dispose();
                         }

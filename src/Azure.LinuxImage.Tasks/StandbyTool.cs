@@ -170,7 +170,7 @@ namespace Azure.LinuxImage.Tasks
             }
         }
 
-        /// <summary>An unused standby exits on end of input; one that does not within 2 s is killed.</summary>
+        /// <summary>A standby exits on end of input; one that does not within 2 s is killed.</summary>
         public void Dispose()
         {
             try
@@ -190,6 +190,13 @@ namespace Azure.LinuxImage.Tasks
             // Not the event: a reader thread may still signal it after a cancellation.
             process.Dispose();
         }
+
+        /// <summary>
+        /// As <see cref="Dispose"/>, but the caller goes on while the process exits (after the
+        /// build's last step: its exit is no step's time). If MSBuild ends first, the process still
+        /// sees the end of its input.
+        /// </summary>
+        public void Release() => ThreadPool.QueueUserWorkItem(_ => Dispose(), null);
 
         private readonly struct OutputLine
         {

@@ -15,6 +15,65 @@ public sealed partial class GuestMounts
 
     private sealed record Resolved(Node? Node, Node Parent, string Name, string Path);
 
+    // The kernel's dentry cache in small: what a name in a directory resolved to (or that it did not),
+    // each node's kind and each link's target, by file system object (mounts of one btrfs share it). Without them every path reads and parses every
+    // component again (/lib, then /usr/lib with its thousand entries, for each of a hundred udev
+    // rules). Any change made through this class drops them all; nothing else changes the guest.
+    private readonly Dictionary<(IFileSystem Fs, ulong Directory, string Name), ulong?> lookups = [];
+    private readonly Dictionary<(IFileSystem Fs, ulong Node), FileSystemNodeKind> kinds = [];
+    private readonly Dictionary<(IFileSystem Fs, ulong Node), string> linkTargets = [];
+
+    private ulong? Lookup(Node directory, string name)
+    {
+        var key = (directory.Fs, directory.Inode, name);
+        if (!lookups.TryGetValue(key, out ulong? child))
+        {
+            child = directory.Fs.Lookup(directory.Inode, name);
+            lookups[key] = child;
+        }
+        return child;
+    }
+
+    private FileSystemNodeKind KindOf(Node node)
+    {
+        if (!kinds.TryGetValue((node.Fs, node.Inode), out var kind))
+        {
+            kind = node.Fs.Stat(node.Inode).Kind;
+            kinds[(node.Fs, node.Inode)] = kind;
+        }
+        return kind;
+    }
+
+    private string LinkTarget(Node node)
+    {
+        if (!linkTargets.TryGetValue((node.Fs, node.Inode), out string? target))
+        {
+            target = node.Fs.ReadSymlink(node.Inode);
+            linkTargets[(node.Fs, node.Inode)] = target;
+        }
+        return target;
+    }
+
+    /// <summary>Runs a change to the guest, then forgets every resolution made before it.</summary>
+    private void Change(Action change)
+    {
+        try
+        {
+            change();
+        }
+        finally
+        {
+            Forget();
+        }
+    }
+
+    private void Forget()
+    {
+        lookups.Clear();
+        kinds.Clear();
+        linkTargets.Clear();
+    }
+
     /// <summary>
     /// Walks a path like the kernel's namei: components left to right, ".." never above the root,
     /// symbolic links spliced in (absolute ones restart at the guest root), mount points crossed,
@@ -47,12 +106,12 @@ public sealed partial class GuestMounts
                 continue;
             }
             var current = stack[^1].Node;
-            if (current.Fs.Stat(current.Inode).Kind != FileSystemNodeKind.Directory)
+            if (KindOf(current) != FileSystemNodeKind.Directory)
             {
                 // The guest's own layout (a file where a directory belongs): the input, not our bug.
                 throw new LinuxImageException(DiagnosticCatalog.GuestPathInvalid, source, source, path, $"{Join(stack)} is not a directory");
             }
-            ulong? child = current.Fs.Lookup(current.Inode, c);
+            ulong? child = Lookup(current, c);
             string childPath = Join(stack) == "/" ? "/" + c : Join(stack) + "/" + c;
             if (child is not ulong childNode)
             {
@@ -68,13 +127,13 @@ public sealed partial class GuestMounts
             {
                 node = new Node(mount, mount.FileSystem.RootNode);
             }
-            if (node.Fs.Stat(node.Inode).Kind == FileSystemNodeKind.Symlink && (pending.Count > 0 || followLast))
+            if (KindOf(node) == FileSystemNodeKind.Symlink && (pending.Count > 0 || followLast))
             {
                 if (++links > MaxSymlinks)
                 {
                     throw new LinuxImageException(DiagnosticCatalog.GuestSymlinkLoop, source, source, path);
                 }
-                string target = node.Fs.ReadSymlink(node.Inode);
+                string target = LinkTarget(node);
                 if (target.StartsWith('/'))
                 {
                     stack.RemoveRange(1, stack.Count - 1);
@@ -140,7 +199,7 @@ public sealed partial class GuestMounts
         {
             throw new FileNotFoundException($"{path} does not exist.", path);
         }
-        if (n.Fs.Stat(n.Inode).Kind != FileSystemNodeKind.File)
+        if (KindOf(n) != FileSystemNodeKind.File)
         {
             throw new LinuxImageException(DiagnosticCatalog.GuestPathInvalid, source, source, path, "it is not a regular file");
         }
@@ -154,7 +213,7 @@ public sealed partial class GuestMounts
         {
             throw new DirectoryNotFoundException($"{path} does not exist.");
         }
-        if (n.Fs.Stat(n.Inode).Kind != FileSystemNodeKind.Directory)
+        if (KindOf(n) != FileSystemNodeKind.Directory)
         {
             throw new LinuxImageException(DiagnosticCatalog.GuestPathInvalid, source, source, path, "it is not a directory");
         }
@@ -170,6 +229,19 @@ public sealed partial class GuestMounts
     }
 
     public void WriteFile(string path, ReadOnlySpan<byte> content, int? mode = null)
+    {
+        // Not Change(...): a span cannot be captured.
+        try
+        {
+            WriteFileUncached(path, content, mode);
+        }
+        finally
+        {
+            Forget();
+        }
+    }
+
+    private void WriteFileUncached(string path, ReadOnlySpan<byte> content, int? mode)
     {
         var r = Resolve(path, followLast: true);
         if (r.Node is Node n)
@@ -212,7 +284,7 @@ public sealed partial class GuestMounts
         {
             throw new IOException($"{path} exists.");
         }
-        At(r.Path, () => InheritedLabel.Apply(r.Parent.Fs, r.Parent.Inode, r.Parent.Fs.CreateDirectory(r.Parent.Inode, r.Name, mode, 0, 0)));
+        Change(() => At(r.Path, () => InheritedLabel.Apply(r.Parent.Fs, r.Parent.Inode, r.Parent.Fs.CreateDirectory(r.Parent.Inode, r.Name, mode, 0, 0))));
     }
 
     public void CreateSymlink(string path, string target)
@@ -222,7 +294,7 @@ public sealed partial class GuestMounts
         {
             throw new IOException($"{path} exists.");
         }
-        At(r.Path, () => InheritedLabel.Apply(r.Parent.Fs, r.Parent.Inode, r.Parent.Fs.CreateSymlink(r.Parent.Inode, r.Name, target, 0, 0)));
+        Change(() => At(r.Path, () => InheritedLabel.Apply(r.Parent.Fs, r.Parent.Inode, r.Parent.Fs.CreateSymlink(r.Parent.Inode, r.Name, target, 0, 0))));
     }
 
     public void Delete(string path)
@@ -236,7 +308,7 @@ public sealed partial class GuestMounts
         {
             throw new IOException($"{path} is a mount point.");
         }
-        At(r.Path, () => n.Fs.Delete(r.Parent.Inode, r.Name));
+        Change(() => At(r.Path, () => n.Fs.Delete(r.Parent.Inode, r.Name)));
     }
 
     public void Rename(string from, string to)
@@ -251,7 +323,7 @@ public sealed partial class GuestMounts
         {
             throw new IOException($"Cannot rename {from} to {to}: they are on different file systems.");
         }
-        At(a.Path, () => n.Fs.Rename(a.Parent.Inode, a.Name, b.Parent.Inode, b.Name));
+        Change(() => At(a.Path, () => n.Fs.Rename(a.Parent.Inode, a.Name, b.Parent.Inode, b.Name)));
     }
 
     /// <summary>A file system's refusal (LIMG03xx) located at the guest path whose change it refused.</summary>

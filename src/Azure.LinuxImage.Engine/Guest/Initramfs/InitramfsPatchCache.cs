@@ -52,6 +52,9 @@ public sealed class InitramfsPatchCache(string directory)
             {
                 Diagnostics.StepTimings.Note("patch: the patch cache was not warmed: " + skipped);
             }
+            // Its buffers (and the conversion's, left uncollected while it ran) are garbage now:
+            // handed back before the patch reads the initramfs, so the process never holds both.
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         }
     }
 
