@@ -42,7 +42,7 @@ internal static class CommandRun
     {
         if (!LeftWorkRunning)
         {
-            GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
         }
         LeftWorkRunning = false;
     }

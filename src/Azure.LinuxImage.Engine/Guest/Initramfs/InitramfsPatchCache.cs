@@ -54,7 +54,7 @@ public sealed class InitramfsPatchCache(string directory)
             }
             // Its buffers (and the conversion's, left uncollected while it ran) are garbage now:
             // handed back before the patch reads the initramfs, so the process never holds both.
-            GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
         }
     }
 
