@@ -34,9 +34,10 @@ internal static class CommandRun
     public static bool LeftWorkRunning { get; set; }
 
     /// <summary>
-    /// Hands the command's memory back to the system, so the next command starts as small as a
-    /// process of its own would. Not while work it left for the next command still runs: that
-    /// memory is in use, and a compacting collection would only stall it.
+    /// Collects the command's garbage, so the next command reuses that memory instead of growing
+    /// the process (kept committed: handing it back only makes the next step fault it in again).
+    /// Not while work it left for the next command still runs: that memory is in use, and a
+    /// compacting collection would only stall it.
     /// </summary>
     public static void End()
     {

@@ -43,7 +43,8 @@ public static class Program
     /// Set by the SDK on a standby it may hand several steps: after each command the standby prints
     /// <see cref="DoneMarker"/>, this token and the exit code on both streams, then waits for the
     /// next one. The token keeps a line of a command's own output (a guest file name can hold
-    /// anything) from passing for the marker.
+    /// anything) from passing for the marker. The SDK's StandbyTool holds the other end of this
+    /// protocol (the tasks assembly references nothing of ours, so it spells both names again).
     /// </summary>
     internal const string ServeTokenVariable = "LINUXIMAGE_STANDBY_TOKEN";
 
@@ -91,7 +92,7 @@ public static class Program
             Console.Out.Flush();
             Console.Error.WriteLine(done);
             Console.Error.Flush();
-            // The step's memory goes back to the system before the next step, as if its process had ended.
+            // The step's garbage goes before the next step, as if its process had ended.
             CommandRun.End();
         }
     }

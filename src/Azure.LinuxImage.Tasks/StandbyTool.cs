@@ -21,6 +21,7 @@ namespace Azure.LinuxImage.Tasks
     {
         public const string Switch = "--standby";
 
+        // The tool's side of the protocol: Program.ServeTokenVariable and Program.DoneMarker.
         private const string TokenVariable = "LINUXIMAGE_STANDBY_TOKEN";
         private const string DoneMarker = "linuximage-standby-done ";
 

@@ -53,7 +53,7 @@ public sealed class InitramfsPatchCache(string directory)
                 Diagnostics.StepTimings.Note("patch: the patch cache was not warmed: " + skipped);
             }
             // Its buffers (and the conversion's, left uncollected while it ran) are garbage now:
-            // handed back before the patch reads the initramfs, so the process never holds both.
+            // collected before the patch reads the initramfs, whose buffers then reuse that memory.
             GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
         }
     }
