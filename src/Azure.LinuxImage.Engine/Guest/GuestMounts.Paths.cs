@@ -15,10 +15,11 @@ public sealed partial class GuestMounts
 
     private sealed record Resolved(Node? Node, Node Parent, string Name, string Path);
 
-    // The kernel's dentry cache in small: what a name in a directory resolved to (or that it did not),
-    // each node's kind and each link's target, by file system object (mounts of one btrfs share it). Without them every path reads and parses every
-    // component again (/lib, then /usr/lib with its thousand entries, for each of a hundred udev
-    // rules). Any change made through this class drops them all; nothing else changes the guest.
+    // The kernel's dentry cache in small: what a name in a directory resolved to (or that it did
+    // not), each node's kind and each link's target, by file system object (mounts of one btrfs
+    // share it). Without them every path reads and parses every component again (/lib, then
+    // /usr/lib with its thousand entries, for each of a hundred udev rules). Any change made
+    // through this class drops them all; nothing else changes the guest.
     private readonly Dictionary<(IFileSystem Fs, ulong Directory, string Name), ulong?> lookups = [];
     private readonly Dictionary<(IFileSystem Fs, ulong Node), FileSystemNodeKind> kinds = [];
     private readonly Dictionary<(IFileSystem Fs, ulong Node), string> linkTargets = [];

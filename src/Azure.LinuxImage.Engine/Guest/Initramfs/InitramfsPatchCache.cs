@@ -151,7 +151,6 @@ public sealed class InitramfsPatchCache(string directory)
 
     private string PathOf(string key) => Path.Combine(directory, "initramfs-" + key + ".patch");
 
-    /// <summary>The stored result, or null when there is none (or it is unreadable: it is only a cache).</summary>
     /// <summary>False for the warm-up's own cache, which must not wait for itself.</summary>
     public bool WaitsForWarmUp { get; init; } = true;
 
@@ -167,6 +166,7 @@ public sealed class InitramfsPatchCache(string directory)
         }
     }
 
+    /// <summary>The stored result, or null when there is none (or it is unreadable: it is only a cache).</summary>
     public Entry? TryGet(string key)
     {
         try
